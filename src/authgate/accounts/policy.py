@@ -1,0 +1,46 @@
+"""Username and e-mail normalisation, and the password policy."""
+
+import gzip
+import re
+import unicodedata
+from functools import cache
+from importlib.resources import files
+
+from authgate.errors import AppError
+
+USERNAME_PATTERN = r"^[\w.@+-]{1,150}$"
+USERNAME = re.compile(USERNAME_PATTERN)
+PASSWORD_MAX_LENGTH = 1024
+# The 20,000 most common passwords, as shipped by Django (BSD licence).
+COMMON_PASSWORDS_FILE = "common-passwords.txt.gz"
+
+
+class PasswordPolicyError(AppError):
+    status, code = 422, "password_policy"
+
+
+def username_key(username: str) -> str:
+    """The form in which usernames are unique: `Alice`, `alice` and `ａｌｉｃｅ` are one name."""
+    return unicodedata.normalize("NFKC", username).casefold()
+
+
+def email_key(email: str | None) -> str | None:
+    return email.strip().lower() if email else None
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    data = files("authgate.accounts").joinpath(COMMON_PASSWORDS_FILE).read_bytes()
+    return frozenset(gzip.decompress(data).decode().split())
+
+
+def check_password(password: str, username: str | None, min_length: int) -> None:
+    """Raise `PasswordPolicyError` with a localised reason when `password` breaks a rule."""
+    if len(password) < min_length:
+        raise PasswordPolicyError("password_too_short", min_length=min_length)
+    if len(password) > PASSWORD_MAX_LENGTH:
+        raise PasswordPolicyError("password_too_long", max_length=PASSWORD_MAX_LENGTH)
+    if username and username_key(password) == username_key(username):
+        raise PasswordPolicyError("password_like_username")
+    if password.lower().strip() in _common_passwords():
+        raise PasswordPolicyError("password_too_common")

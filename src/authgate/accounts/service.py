@@ -1,0 +1,87 @@
+"""The rules about users: registration, authentication, profile and password changes."""
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authgate.accounts.models import User
+from authgate.accounts.policy import check_password, email_key, username_key
+from authgate.accounts.schemas import UserCreate
+from authgate.errors import AppError, InvalidCredentials
+from authgate.security.passwords import PasswordHasher
+
+
+class UsernameTaken(AppError):
+    status, code = 400, "username_taken"
+
+
+class EmailTaken(AppError):
+    status, code = 400, "email_taken"
+
+
+class WrongPassword(AppError):
+    """The current password given to confirm a change is wrong: 400, not 401, the caller is
+    authenticated."""
+
+    status, code = 400, "invalid_credentials"
+
+
+async def register(
+    db: AsyncSession, hasher: PasswordHasher, data: UserCreate, *, min_length: int
+) -> User:
+    """Create a user; the unique constraints, not the pre-checks, decide races."""
+    check_password(data.password, data.username, min_length)
+    await _ensure_free(db, username_key(data.username), email_key(data.email))
+    await db.commit()  # end the read before the slow hash, so no lock is held during it
+    user = User(
+        username=data.username,
+        username_key=username_key(data.username),
+        email=data.email,
+        email_key=email_key(data.email),
+        first_name=data.first_name,
+        last_name=data.last_name,
+        password_hash=await hasher.hash(data.password),
+    )
+    db.add(user)
+    try:
+        await db.commit()
+    except IntegrityError as exc:
+        await db.rollback()
+        raise EmailTaken() if "email_key" in str(exc.orig) else UsernameTaken() from None
+    return user
+
+
+async def _ensure_free(db: AsyncSession, name_key: str, mail_key: str | None) -> None:
+    if await db.scalar(select(User.id).where(User.username_key == name_key)) is not None:
+        raise UsernameTaken()
+    if mail_key and await db.scalar(select(User.id).where(User.email_key == mail_key)):
+        raise EmailTaken()
+
+
+async def authenticate(
+    db: AsyncSession, hasher: PasswordHasher, username: str, password: str
+) -> User:
+    """The active user with these credentials, or InvalidCredentials, in about the same time."""
+    user = await db.scalar(select(User).where(User.username_key == username_key(username)))
+    await db.commit()  # release the connection's read before hashing
+    matches, new_hash = await hasher.verify(password, user.password_hash if user else None)
+    if user is None or not matches or not user.is_active:
+        raise InvalidCredentials()
+    if new_hash is not None:
+        # A legacy bcrypt or pbkdf2 hash, or weaker Argon2 parameters: upgrade it now.
+        user.password_hash = new_hash
+        db.add(user)
+        await db.commit()
+    return user
+
+
+async def change_password(
+    db: AsyncSession, hasher: PasswordHasher, user: User, old: str, new: str, *, min_length: int
+) -> None:
+    matches, _ = await hasher.verify(old, user.password_hash)
+    if not matches:
+        raise WrongPassword()
+    check_password(new, user.username, min_length)
+    user.password_hash = await hasher.hash(new)
+    db.add(user)
+    await db.commit()

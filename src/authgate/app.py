@@ -1,0 +1,77 @@
+"""`create_app(settings)`: builds every collaborator, hangs it on `app.state`, wires the stack."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from importlib.metadata import version
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry, ProcessCollector
+
+from authgate.browser.router import router as browser_router
+from authgate.db import Database
+from authgate.epochs import Epochs
+from authgate.errors import install_handlers
+from authgate.items.router import router as items_router
+from authgate.middleware.body_limit import BodyLimitMiddleware
+from authgate.middleware.headers import StandardHeadersMiddleware
+from authgate.net import ClientResolver
+from authgate.ops.router import router as ops_router
+from authgate.security.keys import load_secret_key
+from authgate.security.passwords import PasswordHasher
+from authgate.security.tokens import TokenCodec
+from authgate.sessions.store import SessionStore
+from authgate.settings import Settings
+
+API_VERSION = version("authgate")
+
+
+def utc_clock() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+    app = FastAPI(
+        title="authgate",
+        version=API_VERSION,
+        description="Accounts, log-in sessions and tokens for web, mobile and server clients.",
+        lifespan=_lifespan,
+        swagger_ui_parameters={"persistAuthorization": True},
+    )
+    _build_state(app, settings)
+    install_handlers(app)
+    for router in (browser_router, items_router, ops_router):
+        app.include_router(router)
+    # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
+    # 1. standard headers: times everything and decorates every answer, preflights and 413s too;
+    # 2. body limit: refuses oversized bodies before anything reads them.
+    app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
+                       default_language=settings.default_language)  # fmt: skip
+    app.add_middleware(StandardHeadersMiddleware, version=API_VERSION,
+                       default_language=settings.default_language)  # fmt: skip
+    return app
+
+
+def _build_state(app: FastAPI, settings: Settings) -> None:
+    state = app.state
+    state.settings = settings
+    state.clock = utc_clock
+    state.db = Database(settings.effective_database_url)
+    state.epochs = Epochs(settings.data_dir)
+    state.secret_key = load_secret_key(settings)
+    state.hasher = PasswordHasher(settings)
+    state.tokens = TokenCodec(settings, state.secret_key)
+    state.sessions = SessionStore(state.db, state.epochs)
+    state.clients = ClientResolver(settings.trusted_proxies)
+    state.metrics = CollectorRegistry()
+    ProcessCollector(registry=state.metrics)
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    try:
+        yield
+    finally:
+        app.state.hasher.close()
+        await app.state.db.dispose()

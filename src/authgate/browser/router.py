@@ -1,0 +1,102 @@
+"""The seed's browser routes: sign-up, log-in and log-out with cookie sessions, and service info."""
+
+from fastapi import APIRouter, Request, Response
+
+from authgate.accounts import service as accounts
+from authgate.accounts.schemas import Credentials, UserCreate, UserRead
+from authgate.bodies import parse_body
+from authgate.browser.schemas import LoginResult, Message, ServiceInfo, SignupResult
+from authgate.db import DbSession
+from authgate.errors import CsrfFailed, language_of
+from authgate.i18n import translate
+from authgate.openapi import form_or_json, responses
+from authgate.security.csrf import CSRF_HEADER, is_valid
+from authgate.sessions import service as sessions
+from authgate.sessions.service import hash_secret
+from authgate.sessions.transport import (
+    CSRF_COOKIE,
+    SESSION_COOKIE,
+    clear_session_cookies,
+    set_session_cookies,
+)
+
+router = APIRouter(tags=["browser"])
+
+
+async def _open_cookie_session(request: Request, response: Response, db: DbSession, user) -> None:  # type: ignore[no-untyped-def]
+    state = request.app.state
+    _, secret = await sessions.open_session(
+        db,
+        user,
+        "cookie",
+        now=state.clock(),
+        lifetime=state.settings.session_cookie_age,
+        user_agent=request.headers.get("user-agent", ""),
+        ip=state.clients.client_ip(request),
+    )
+    set_session_cookies(response, request, secret)
+
+
+@router.post(
+    "/signup",
+    status_code=201,
+    response_model=SignupResult,
+    openapi_extra=form_or_json(UserCreate),
+    responses=responses(400, 413, 415, 422, 429),
+)
+async def signup(request: Request, response: Response, db: DbSession) -> SignupResult:
+    """Create an account and log it in with a cookie session."""
+    data = await parse_body(request, UserCreate)
+    state = request.app.state
+    user = await accounts.register(
+        db, state.hasher, data, min_length=state.settings.password_min_length
+    )
+    await _open_cookie_session(request, response, db, user)
+    message = translate("signup_success", language_of(request), username=user.username)
+    return SignupResult(message=message, user=UserRead.model_validate(user))
+
+
+@router.post(
+    "/login",
+    response_model=LoginResult,
+    openapi_extra=form_or_json(Credentials),
+    responses=responses(401, 413, 415, 422, 429),
+)
+async def login(request: Request, response: Response, db: DbSession) -> LoginResult:
+    """Log in with username and password; sets the session and CSRF cookies."""
+    data = await parse_body(request, Credentials)
+    user = await accounts.authenticate(db, request.app.state.hasher, data.username, data.password)
+    await _open_cookie_session(request, response, db, user)
+    message = translate("login_success", language_of(request))
+    return LoginResult(message=message, user=UserRead.model_validate(user))
+
+
+@router.post("/logout", response_model=Message, responses=responses(403))
+async def logout(request: Request, response: Response, db: DbSession) -> Message:
+    """End the cookie session (idempotent) and clear both cookies."""
+    state = request.app.state
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        session = await state.sessions.by_secret_hash(hash_secret(secret))
+        if session is not None and session.is_live(state.clock()):
+            if not is_valid(
+                state.secret_key,
+                secret,
+                request.cookies.get(CSRF_COOKIE),
+                request.headers.get(CSRF_HEADER),
+            ):
+                raise CsrfFailed()
+            await sessions.end_session(db, state.epochs, session.id, state.clock())
+    clear_session_cookies(response, request)
+    return Message(message=translate("logout_success", language_of(request)))
+
+
+@router.get("/api/info", response_model=ServiceInfo)
+async def info(request: Request) -> ServiceInfo:
+    """Describe the service and its API version."""
+    return ServiceInfo(
+        service="authgate",
+        description=translate("service_description", language_of(request)),
+        status="operational",
+        version=request.app.version,
+    )

@@ -1,0 +1,160 @@
+"""Domain errors with stable codes, and the handlers that turn every failure into one envelope."""
+
+import logging
+from typing import Any, ClassVar
+
+from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import InterfaceError, OperationalError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from authgate.i18n import translate
+
+log = logging.getLogger("authgate")
+
+HTTP_CODES = {
+    400: "validation_error",
+    401: "not_authenticated",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    412: "precondition_failed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+    422: "validation_error",
+    429: "rate_limited",
+    503: "service_unavailable",
+}
+
+
+class AppError(Exception):
+    """A failure the client can act on: an HTTP status, a stable code and a localised detail."""
+
+    status: ClassVar[int] = 400
+    code: ClassVar[str] = "validation_error"
+
+    def __init__(
+        self, message_key: str | None = None, headers: dict[str, str] | None = None, **params: Any
+    ) -> None:
+        super().__init__(message_key or self.code)
+        self.message_key = message_key or self.code
+        self.headers = headers
+        self.params = params
+
+    def detail(self, language: str) -> str:
+        return translate(self.message_key, language, **self.params)
+
+
+class NotAuthenticated(AppError):
+    status, code = 401, "not_authenticated"
+
+
+class InvalidCredentials(AppError):
+    status, code = 401, "invalid_credentials"
+
+
+class TokenInvalid(AppError):
+    status, code = 401, "token_invalid"
+
+
+class TokenExpired(AppError):
+    status, code = 401, "token_expired"
+
+
+class TokenRevoked(AppError):
+    status, code = 401, "token_revoked"
+
+
+class TokenReused(AppError):
+    status, code = 401, "token_reused"
+
+
+class CsrfFailed(AppError):
+    status, code = 403, "csrf_failed"
+
+
+class Forbidden(AppError):
+    status, code = 403, "forbidden"
+
+
+class NotFound(AppError):
+    status, code = 404, "not_found"
+
+
+class PreconditionFailed(AppError):
+    status, code = 412, "precondition_failed"
+
+
+class PayloadTooLarge(AppError):
+    status, code = 413, "payload_too_large"
+
+
+class UnsupportedMediaType(AppError):
+    status, code = 415, "unsupported_media_type"
+
+
+class RateLimited(AppError):
+    status, code = 429, "rate_limited"
+
+
+class ServiceUnavailable(AppError):
+    status, code = 503, "service_unavailable"
+
+
+def language_of(request: Request) -> str:
+    return getattr(request.state, "language", None) or request.app.state.settings.default_language
+
+
+def error_response(request: Request, error: AppError) -> JSONResponse:
+    body = {"detail": error.detail(language_of(request)), "code": error.code}
+    return JSONResponse(body, status_code=error.status, headers=error.headers)
+
+
+async def _app_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, AppError)
+    return error_response(request, exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = HTTP_CODES.get(exc.status_code, "validation_error")
+    body = {"detail": translate(code, language_of(request)), "code": code}
+    return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)
+
+
+async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    problems = [{k: v for k, v in e.items() if k != "url"} for e in exc.errors()]
+    for problem in problems:
+        # Never echo a password back, not even inside a validation error.
+        if any(str(part).endswith("password") for part in problem.get("loc", ())):
+            problem.pop("input", None)
+    detail = jsonable_encoder(problems, custom_encoder={bytes: _bytes})
+    return JSONResponse({"detail": detail, "code": "validation_error"}, status_code=422)
+
+
+def _bytes(value: bytes) -> str:
+    return value.decode("utf-8", "replace")
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    log.error("database unavailable: %s", type(exc).__name__)
+    return error_response(request, ServiceUnavailable())
+
+
+async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    body = {"detail": translate("internal_error", language_of(request)), "code": "internal_error"}
+    return JSONResponse(body, status_code=500)
+
+
+def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    # A database that cannot be reached is the one 5xx the contract allows: 503.
+    for unreachable in (OperationalError, InterfaceError, ConnectionError, TimeoutError):
+        app.add_exception_handler(unreachable, _database_error)
+    app.add_exception_handler(Exception, _unexpected)

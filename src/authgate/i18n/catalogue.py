@@ -1,0 +1,132 @@
+"""Every human-readable message authgate sends, in English and Korean, keyed by a stable code."""
+
+CATALOGUE: dict[str, dict[str, str]] = {
+    # Error codes (the `code` of an error body, and the key of its `detail`).
+    "validation_error": {
+        "en": "The request is not valid.",
+        "ko": "요청이 올바르지 않습니다.",
+    },
+    "username_taken": {
+        "en": "A user with that username already exists.",
+        "ko": "이미 존재하는 사용자입니다.",
+    },
+    "email_taken": {
+        "en": "A user with that e-mail address already exists.",
+        "ko": "이미 사용 중인 이메일 주소입니다.",
+    },
+    "password_policy": {
+        "en": "The password does not meet the password policy.",
+        "ko": "비밀번호가 비밀번호 정책을 충족하지 않습니다.",
+    },
+    "invalid_credentials": {
+        "en": "The username or password is incorrect.",
+        "ko": "아이디 또는 비밀번호가 올바르지 않습니다.",
+    },
+    "not_authenticated": {
+        "en": "Authentication credentials were not provided.",
+        "ko": "인증 정보가 제공되지 않았습니다.",
+    },
+    "token_invalid": {
+        "en": "The token is invalid.",
+        "ko": "유효하지 않은 토큰입니다.",
+    },
+    "token_expired": {
+        "en": "The token has expired.",
+        "ko": "토큰이 만료되었습니다.",
+    },
+    "token_revoked": {
+        "en": "The session has ended; please log in again.",
+        "ko": "세션이 종료되었습니다. 다시 로그인해 주세요.",
+    },
+    "token_reused": {
+        "en": "This refresh token was already used; the session has been ended for safety.",
+        "ko": "이미 사용된 리프레시 토큰입니다. 안전을 위해 세션이 종료되었습니다.",
+    },
+    "csrf_failed": {
+        "en": "CSRF check failed: send the csrftoken cookie's value in the X-CSRF-Token header.",
+        "ko": "CSRF 검증에 실패했습니다. csrftoken 쿠키 값을 X-CSRF-Token 헤더로 보내 주세요.",
+    },
+    "forbidden": {
+        "en": "You do not have permission to perform this action.",
+        "ko": "이 작업을 수행할 권한이 없습니다.",
+    },
+    "not_found": {
+        "en": "Not found.",
+        "ko": "찾을 수 없습니다.",
+    },
+    "method_not_allowed": {
+        "en": "Method not allowed.",
+        "ko": "허용되지 않는 메서드입니다.",
+    },
+    "rate_limited": {
+        "en": "Too many requests; try again later.",
+        "ko": "요청이 너무 많습니다. 잠시 후 다시 시도해 주세요.",
+    },
+    "precondition_failed": {
+        "en": "The resource has changed since you last read it.",
+        "ko": "마지막으로 조회한 이후 리소스가 변경되었습니다.",
+    },
+    "payload_too_large": {
+        "en": "The request body is too large.",
+        "ko": "요청 본문이 너무 큽니다.",
+    },
+    "unsupported_media_type": {
+        "en": "Unsupported content type: send JSON, form or multipart data.",
+        "ko": "지원하지 않는 콘텐츠 형식입니다. JSON, 폼 또는 multipart 데이터를 보내 주세요.",
+    },
+    "service_unavailable": {
+        "en": "The service is temporarily unavailable.",
+        "ko": "서비스를 일시적으로 사용할 수 없습니다.",
+    },
+    "internal_error": {
+        "en": "An unexpected error occurred.",
+        "ko": "예기치 않은 오류가 발생했습니다.",
+    },
+    # Password policy reasons (the `detail` of a `password_policy` error).
+    "password_too_short": {
+        "en": "The password must be at least {min_length} characters long.",
+        "ko": "비밀번호는 {min_length}자 이상이어야 합니다.",
+    },
+    "password_too_long": {
+        "en": "The password must be at most {max_length} characters long.",
+        "ko": "비밀번호는 {max_length}자 이하여야 합니다.",
+    },
+    "password_too_common": {
+        "en": "This password is too common.",
+        "ko": "너무 흔한 비밀번호입니다.",
+    },
+    "password_like_username": {
+        "en": "The password must not be the username.",
+        "ko": "비밀번호는 사용자 이름과 같을 수 없습니다.",
+    },
+    # Success messages.
+    "signup_success": {
+        "en": "{username}, your account has been created.",
+        "ko": "{username}님, 회원가입이 완료되었습니다.",
+    },
+    "login_success": {"en": "Login successful", "ko": "로그인 성공"},
+    "logout_success": {"en": "Logout successful", "ko": "로그아웃 성공"},
+    "logout_all_success": {
+        "en": "All sessions have been ended.",
+        "ko": "모든 세션이 종료되었습니다.",
+    },
+    "password_changed": {
+        "en": "Your password has been changed.",
+        "ko": "비밀번호가 변경되었습니다.",
+    },
+    "item_created": {"en": "Item created", "ko": "아이템이 생성되었습니다"},
+    "item_updated": {"en": "Item updated", "ko": "아이템이 수정되었습니다"},
+    "service_description": {
+        "en": "Account and authentication API: sign-up, log-in, sessions and tokens.",
+        "ko": "계정 및 인증 API: 회원가입, 로그인, 세션과 토큰.",
+    },
+}
+
+
+def translate(key: str, language: str, /, **params: object) -> str:
+    """The message `key` in `language` (English when missing), with `params` filled in."""
+    entry = CATALOGUE.get(key)
+    if entry is None:
+        return key
+    text = entry.get(language) or entry["en"]
+    return text.format(**params) if params else text

@@ -1,0 +1,120 @@
+"""`current_session`, `current_user` and `current_admin`: one way in for Bearer and cookie alike."""
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Annotated, Literal
+
+from fastapi import Depends, Request
+
+from authgate.errors import (
+    AppError,
+    CsrfFailed,
+    Forbidden,
+    NotAuthenticated,
+    TokenExpired,
+    TokenRevoked,
+)
+from authgate.security.csrf import CSRF_HEADER, UNSAFE_METHODS, is_valid
+from authgate.sessions.service import extend_session, hash_secret
+from authgate.sessions.store import AuthUser, SessionState
+from authgate.sessions.transport import CSRF_COOKIE, SESSION_COOKIE, queue_session_cookies
+
+BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who is calling, through which session, and how they proved it."""
+
+    user: AuthUser
+    session: SessionState
+    via: Literal["bearer", "cookie"]
+
+
+async def optional_session(request: Request) -> Principal | None:
+    """The caller's live session, None when no credentials were sent; bad ones raise."""
+    authorization = request.headers.get("authorization")
+    if authorization is not None:
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() == "bearer":
+            return await _bearer(request, token.strip())
+    secret = request.cookies.get(SESSION_COOKIE)
+    if secret:
+        return await _cookie(request, secret)
+    return None
+
+
+async def current_session(
+    principal: Annotated[Principal | None, Depends(optional_session)],
+) -> Principal:
+    if principal is None:
+        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+async def current_user(principal: Annotated[Principal, Depends(current_session)]) -> AuthUser:
+    return principal.user
+
+
+async def current_admin(user: Annotated[AuthUser, Depends(current_user)]) -> AuthUser:
+    if not user.is_admin:
+        raise Forbidden()
+    return user
+
+
+async def _bearer(request: Request, token: str) -> Principal:
+    state = request.app.state
+    now = state.clock()
+    try:
+        claims = state.tokens.decode_access(token, now)
+    except AppError as exc:
+        exc.headers = BEARER_CHALLENGE
+        raise
+    session = await _live(request, await state.sessions.by_id(claims.session_id), BEARER_CHALLENGE)
+    if session.kind != "token" or session.user.id != claims.user_id:
+        raise TokenRevoked(headers=BEARER_CHALLENGE)
+    return Principal(session.user, session, "bearer")
+
+
+async def _cookie(request: Request, secret: str) -> Principal:
+    state = request.app.state
+    session = await _live(request, await state.sessions.by_secret_hash(hash_secret(secret)), None)
+    if request.method in UNSAFE_METHODS and not is_valid(
+        state.secret_key, secret, request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
+    ):
+        raise CsrfFailed()
+    await _renew(request, session, secret)
+    return Principal(session.user, session, "cookie")
+
+
+async def _live(
+    request: Request, session: SessionState | None, challenge: dict[str, str] | None
+) -> SessionState:
+    now = request.app.state.clock()
+    if session is not None and session.ended_at is None and session.expires_at <= now:
+        # Another worker may have slid the expiry forward since we cached this state.
+        session = await request.app.state.sessions.by_id(session.id, fresh=True)
+    if session is None or session.ended_at is not None or not session.user.is_active:
+        raise TokenRevoked(headers=challenge)
+    if session.expires_at <= now:
+        raise TokenExpired(headers=challenge)
+    return session
+
+
+async def _renew(request: Request, session: SessionState, secret: str) -> None:
+    """Sliding expiry: past half of its age, a session's cookie and expiry are renewed."""
+    state = request.app.state
+    age = state.settings.session_cookie_age
+    now = state.clock()
+    if session.expires_at - now > timedelta(seconds=age / 2):
+        return
+    async with state.db.writer() as db:
+        session.expires_at = await extend_session(db, session.id, now, age)
+    session.last_seen_at = now
+    queue_session_cookies(request, secret)
+
+
+CurrentSession = Annotated[Principal, Depends(current_session)]
+OptionalSession = Annotated[Principal | None, Depends(optional_session)]
+CurrentUser = Annotated[AuthUser, Depends(current_user)]
+CurrentAdmin = Annotated[AuthUser, Depends(current_admin)]

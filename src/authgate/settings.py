@@ -1,0 +1,133 @@
+"""Settings from `AUTHGATE_*` environment variables and `.env`; unsafe combinations are refused."""
+
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, ValidationInfo, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+RATE = re.compile(r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$", re.IGNORECASE)
+DEFAULT_EXPOSE_HEADERS = (
+    "X-Process-Time, X-API-Version, X-Request-ID, Content-Language, ETag, Location, Retry-After"
+)
+CommaList = Annotated[list[str], NoDecode]
+
+
+class SettingsError(ValueError):
+    """A setting, or a combination of settings, that authgate refuses to start with."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="AUTHGATE_", env_file=".env", extra="ignore", validate_default=True
+    )
+
+    data_dir: Path = Path(".authgate")
+    database_url: str | None = None
+    redis_url: str | None = None
+    secret_key: str | None = None
+    default_language: Literal["en", "ko"] = "en"
+    max_body_bytes: int = Field(1024 * 1024, ge=1024)
+
+    password_min_length: int = Field(8, ge=1, le=1024)
+    argon2_time_cost: int = Field(2, ge=1)
+    argon2_memory_cost: int = Field(19456, ge=8, description="KiB")
+    argon2_parallelism: int = Field(1, ge=1)
+    hash_threads: int | None = Field(None, ge=1)
+
+    jwt_algorithm: Literal["HS256", "EdDSA", "ES256", "RS256"] = "HS256"
+    jwt_issuer: str = "authgate"
+    jwt_audience: str = "authgate"
+    access_token_lifetime: int = Field(300, ge=1)
+    refresh_token_lifetime: int = Field(86400, ge=60)
+    rotate_refresh_tokens: bool = True
+
+    session_cookie_age: int = Field(3600, ge=60)
+    cookie_secure: bool = False
+    cookie_samesite: Literal["lax", "strict", "none"] = "lax"
+    cookie_domain: str | None = None
+    trusted_proxies: CommaList = []
+
+    cors_origins: CommaList = []
+    cors_origin_regex: str | None = None
+    cors_allow_credentials: bool = True
+    cors_allow_methods: CommaList = ["*"]
+    cors_allow_headers: CommaList = ["*"]
+    cors_expose_headers: CommaList = DEFAULT_EXPOSE_HEADERS.split(", ")
+    cors_max_age: int = Field(600, ge=0)
+
+    rate_limit_enabled: bool = True
+    rate_limit_login: str = "10/minute"
+    rate_limit_login_ip: str = "60/minute"
+    rate_limit_signup: str = "20/hour"
+    rate_limit_password_reset: str = "5/hour"
+
+    @field_validator(
+        "trusted_proxies",
+        "cors_origins",
+        "cors_allow_methods",
+        "cors_allow_headers",
+        "cors_expose_headers",
+        mode="before",
+    )
+    @classmethod
+    def split_commas(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator(
+        "rate_limit_login",
+        "rate_limit_login_ip",
+        "rate_limit_signup",
+        "rate_limit_password_reset",
+    )
+    @classmethod
+    def check_rate(cls, value: str, info: ValidationInfo) -> str:
+        if not RATE.match(value.strip()):
+            raise ValueError(f"{info.field_name} must look like '10/minute', not {value!r}")
+        return value.strip()
+
+    @field_validator("secret_key")
+    @classmethod
+    def check_secret(cls, value: str | None) -> str | None:
+        # A short HMAC key can be brute-forced offline from any token it signed.
+        if value is not None and len(value) < 32:
+            raise ValueError("AUTHGATE_SECRET_KEY must be at least 32 characters")
+        return value
+
+    @field_validator("cors_origin_regex")
+    @classmethod
+    def check_regex(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(
+                    f"AUTHGATE_CORS_ORIGIN_REGEX is not a valid regex: {exc}"
+                ) from None
+        return value or None
+
+    @model_validator(mode="after")
+    def refuse_unsafe(self) -> "Settings":
+        # Browsers drop SameSite=None cookies that are not Secure, and a non-Secure cross-site
+        # session cookie would travel in clear text anyway.
+        if self.cookie_samesite == "none" and not self.cookie_secure:
+            raise ValueError("AUTHGATE_COOKIE_SAMESITE=none requires AUTHGATE_COOKIE_SECURE=true")
+        # '*' with credentials would let any web site act as the logged-in user: Starlette
+        # reflects the caller's origin in that case instead of sending '*'.
+        if self.cors_allow_credentials and "*" in self.cors_origins:
+            raise ValueError(
+                "AUTHGATE_CORS_ORIGINS='*' cannot be combined with "
+                "AUTHGATE_CORS_ALLOW_CREDENTIALS=true: list the front-end origins instead"
+            )
+        return self
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.data_dir / 'authgate.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
