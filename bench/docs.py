@@ -63,8 +63,9 @@ def render(configs: list[ConfigResult], command: str, wrk_version: str, notes: s
         f"- Machine: {machine()}",
         f"- Versions: {versions()}; {wrk_version}",
         f"- Command: `{command}`",
-        "- Each row: wrk against 127.0.0.1, medians over the repetitions; ratios are taken "
-        "within each repetition (same minute, same machine load), then the median.",
+        "- Each row: wrk against 127.0.0.1, medians over the repetitions. Each ratio is taken "
+        "against a baseline measured just before its run (a bare FastAPI run, or the in-process "
+        "hash-bound limit), because the machine's load drifts; then the median of the ratios.",
         "",
         "![throughput relative to the bare FastAPI ceiling](benchmarks.png)",
     ]

@@ -33,10 +33,12 @@ class ConfigResult:
     database_version: str = ""
     argon2: dict[str, int] = field(default_factory=dict)
     tokens: bool = False
-    hash_limit: list[float] = field(default_factory=list)  # hashes/s, one per repetition
+    hash_limit: list[float] = field(default_factory=list)  # hashes/s, every measurement
     labels: dict[str, str] = field(default_factory=dict)
-    loads: dict[str, str] = field(default_factory=dict)  # "64 conn." etc.
+    loads: dict[str, str] = field(default_factory=dict)  # connections
+    kinds: dict[str, str | None] = field(default_factory=dict)  # key -> its baseline's kind
     results: dict[str, list[wrk.Result]] = field(default_factory=dict)  # one per repetition
+    baselines: dict[str, list[float]] = field(default_factory=dict)  # measured right before each
     seeding: dict[int, float] = field(default_factory=dict)  # users -> seconds
     rss_mib: dict[str, list[float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
@@ -45,10 +47,26 @@ class ConfigResult:
     def name(self) -> str:
         return f"{self.database}, {self.workers} worker{'s' if self.workers > 1 else ''}"
 
-    def ratio(self, key: str, base: str = "bare") -> float | None:
-        """Median over repetitions of req/s of `key` over req/s of `base` in the same one."""
-        pairs = zip(self.results.get(key, []), self.results.get(base, []), strict=False)
-        ratios = [r.rps / b.rps for r, b in pairs if b.rps]
+    def ratio(self, key: str) -> float | None:
+        """× bare: the median of req/s over the bare req/s of the run just before it (for
+        hash-bound scenarios, over the median bare req/s: they have no bare run of their own)."""
+        found = self.results.get(key, [])
+        if key == "bare" or not found:
+            return 1.0 if found else None
+        if self.kinds.get(key) == "bare":
+            return self._paired(key)
+        bare = statistics.median(r.rps for r in self.results.get("bare", [])) or 0
+        if self.kinds.get(key) == "hash" and bare:
+            return statistics.median(r.rps for r in found) / bare
+        return None
+
+    def limit_ratio(self, key: str) -> float | None:
+        """× the hash-bound limit measured just before each run."""
+        return self._paired(key) if self.kinds.get(key) == "hash" else None
+
+    def _paired(self, key: str) -> float | None:
+        pairs = zip(self.results.get(key, []), self.baselines.get(key, []), strict=True)
+        ratios = [r.rps / base for r, base in pairs if base]
         return statistics.median(ratios) if ratios else None
 
 
@@ -82,7 +100,7 @@ def run_config(database: str, workers: int, opts: Options, run_id: str) -> Confi
         authgate.start(workers, "/health")
         bare.start(workers, "/hello")
         bench = scenarios.Bench(opts.wrk, authgate, bare, opts.seconds, 0, run_id)
-        _run(result, target, bench, opts)
+        _drive(result, target, bench, opts)
         result.rss_mib = {"authgate": authgate.rss_mib(), "bare": bare.rss_mib()}
     finally:
         authgate.stop()
@@ -93,7 +111,7 @@ def run_config(database: str, workers: int, opts: Options, run_id: str) -> Confi
     return result
 
 
-def _run(result: ConfigResult, target: Target, b: scenarios.Bench, opts: Options) -> None:
+def _drive(result: ConfigResult, target: Target, b: scenarios.Bench, opts: Options) -> None:
     hashed = seed.password_hash(result.argon2)
     _seed(result, target, b, opts.users, hashed)
     port = b.authgate.port
@@ -106,10 +124,6 @@ def _run(result: ConfigResult, target: Target, b: scenarios.Bench, opts: Options
     client.expect(status, 201, "PUT /items/bench-item", data)
     for repetition in range(opts.repeat):
         print(f"[{result.name}] repetition {repetition + 1}/{opts.repeat}", flush=True)
-        threads = os.cpu_count() or 1
-        result.hash_limit.append(
-            hashlimit.hashes_per_second(result.argon2, threads, opts.hash_seconds)
-        )
         for scenario in scenarios.throughput_scenarios(b):
             _measure(result, b, scenario, opts)
     for scenario in scenarios.latency_scenarios(b, "small"):
@@ -132,6 +146,24 @@ def _seed(
 def _measure(
     result: ConfigResult, b: scenarios.Bench, scenario: scenarios.Scenario, opts: Options
 ) -> None:
+    """Measure `scenario`, right after its baseline (the machine's load drifts over minutes)."""
+    base = None
+    if scenario.baseline == "bare":
+        base = _run(result, b, scenarios.BARE, opts).rps
+    elif scenario.baseline == "hash":
+        threads = os.cpu_count() or 1
+        base = hashlimit.hashes_per_second(result.argon2, threads, opts.hash_seconds)
+        result.hash_limit.append(base)
+        print(f"[{result.name}] hash-bound limit: {base:.1f} hashes/s", flush=True)
+    _run(result, b, scenario, opts)
+    result.kinds[scenario.key] = scenario.baseline
+    if base is not None:
+        result.baselines.setdefault(scenario.key, []).append(base)
+
+
+def _run(
+    result: ConfigResult, b: scenarios.Bench, scenario: scenarios.Scenario, opts: Options
+) -> wrk.Result:
     if opts.warmup:
         _check(result, scenario, scenarios.measure(b, scenario, opts.warmup)[1], "warm-up")
     load, found = scenarios.measure(b, scenario, opts.seconds)
@@ -145,6 +177,7 @@ def _measure(
         f"p99 {r.p99_ms:.2f} ms, non-2xx {r.non2xx}, socket errors {r.errors}",
         flush=True,
     )
+    return r
 
 
 def _check(

@@ -43,6 +43,9 @@ class Scenario:
     key: str
     label: str
     build: Callable[[Bench], wrk.Load]
+    # What its ratio is taken against, measured right before it (the machine's load drifts):
+    # "bare" (a run of the bare ceiling), "hash" (the in-process hash-bound limit) or None.
+    baseline: str | None = "bare"
     # A load run at the same time (started first, stopped last): this scenario measures the
     # foreground load while the background one keeps the server busy.
     background: Callable[[Bench], wrk.Load] | None = None
@@ -103,12 +106,9 @@ def refresh_latency(b: Bench) -> wrk.Load:
 
 
 def throughput_scenarios(b: Bench) -> list[Scenario]:
-    """The scenarios of one repetition, the bare ceiling first."""
+    """The scenarios of one repetition (each preceded by its baseline's run)."""
     write = "Bearer" if b.tokens else "cookie + CSRF"
-    found = [
-        Scenario("bare", "bare FastAPI GET /hello (ceiling)", bare_hello),
-        Scenario("health", "GET /health (authgate's stack, no auth)", health),
-    ]
+    found = [Scenario("health", "GET /health (authgate's stack, no auth)", health)]
     if b.tokens:
         found += [
             Scenario("me_bearer", "GET /account/me, Bearer", me_bearer),
@@ -117,23 +117,28 @@ def throughput_scenarios(b: Bench) -> list[Scenario]:
     found += [
         Scenario("item_get", "GET /items/{id} (public)", item_get),
         Scenario("item_put", f"PUT /items/{{id}} ({write})", item_put),
-        Scenario("login", f"POST {'/account/login' if b.tokens else '/login'}", login),
-        Scenario("signup", "POST /signup", signup),
+        Scenario("login", f"POST {'/account/login' if b.tokens else '/login'}", login, "hash"),
+        Scenario("signup", "POST /signup", signup, "hash"),
     ]
     if b.tokens:
         found.append(Scenario("refresh", "POST /account/refresh (rotating chains)", refresh))
-    found.append(Scenario("trivial", "GET /health while log-ins saturate the CPUs", trivial, login))
+    label = "GET /health while log-ins saturate the CPUs"
+    found.append(Scenario("trivial", label, trivial, None, login))
     return found
 
 
 def latency_scenarios(b: Bench, size: str) -> list[Scenario]:
     """Log-in and refresh one at a time, with `b.users` users on file (`size`: small|large)."""
     users = f"{b.users:,} users"
-    found = [Scenario(f"login_{size}", f"log-in latency, {users} (1 connection)", login_latency)]
+    label = f"log-in latency, {users} (1 connection)"
+    found = [Scenario(f"login_{size}", label, login_latency, None)]
     if b.tokens:
         label = f"refresh latency, {users} (1 connection)"
-        found.append(Scenario(f"refresh_{size}", label, refresh_latency))
+        found.append(Scenario(f"refresh_{size}", label, refresh_latency, None))
     return found
+
+
+BARE = Scenario("bare", "bare FastAPI GET /hello (ceiling)", bare_hello, None)
 
 
 def measure(b: Bench, scenario: Scenario, seconds: float) -> tuple[wrk.Load, list[wrk.Result]]:
