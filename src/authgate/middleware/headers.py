@@ -13,7 +13,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from authgate.i18n import CONTENT_LANGUAGE, negotiate
 from authgate.sessions.transport import PENDING_COOKIES
 
-REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,128}$")
+# \Z, not $: `$` also matches before a trailing newline, which must never be echoed back.
+REQUEST_ID = re.compile(rb"\A[A-Za-z0-9._-]{1,128}\Z")
 NO_STORE_PATHS = ("/signup", "/login", "/logout", "/api/info")
 NO_STORE_PREFIXES = ("/account/", "/admin/")
 
