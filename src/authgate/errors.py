@@ -1,6 +1,7 @@
 """Domain errors with stable codes, and the handlers that turn every failure into one envelope."""
 
 import logging
+import math
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from authgate.i18n import translate
 
 log = logging.getLogger("authgate")
+# How deep an echoed input may nest in a 422 before the rest is cut off.
+ECHO_DEPTH = 8
 
 HTTP_CODES = {
     400: "validation_error",
@@ -131,8 +134,27 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
         # Never echo a password back, not even inside a validation error.
         if any(str(part).endswith("password") for part in problem.get("loc", ())):
             problem.pop("input", None)
-    detail = jsonable_encoder(problems, custom_encoder={bytes: _bytes})
+    detail = jsonable_encoder(_echoable(problems, ECHO_DEPTH), custom_encoder={bytes: _bytes})
     return JSONResponse({"detail": detail, "code": "validation_error"}, status_code=422)
+
+
+def _echoable(value: Any, depth: int) -> Any:
+    """`value` made safe to echo as JSON: a malformed input must not turn a 422 into a 500.
+
+    Python's JSON parser accepts lone surrogates, NaN and Infinity, and nesting up to the
+    recursion limit; none of these can be encoded back, so they are replaced or cut off.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict | list | tuple):
+        if depth <= 0:
+            return "..."
+        if isinstance(value, dict):
+            return {_echoable(k, 0): _echoable(v, depth - 1) for k, v in value.items()}
+        return [_echoable(item, depth - 1) for item in value]
+    return value
 
 
 def _bytes(value: bytes) -> str:
