@@ -67,7 +67,8 @@ async def _form(request: Request) -> dict[str, Any]:
     except Exception as exc:  # multipart parser errors come in several types
         problem = str(exc)
     else:
-        return {key: value for key, value in form.items() if isinstance(value, str)}
+        # An empty field of an HTML form is a value not given (an optional e-mail left blank).
+        return {key: value for key, value in form.items() if isinstance(value, str) and value}
     raise RequestValidationError(
         [{"type": "form_invalid", "loc": ("body",), "msg": problem[:200], "input": {}}]
     )
