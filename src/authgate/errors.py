@@ -16,6 +16,7 @@ from authgate.i18n import translate
 log = logging.getLogger("authgate")
 # How deep an echoed input may nest in a 422 before the rest is cut off.
 ECHO_DEPTH = 8
+REDACTED = "********"
 
 HTTP_CODES = {
     400: "validation_error",
@@ -132,17 +133,18 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     problems = [{k: v for k, v in e.items() if k != "url"} for e in exc.errors()]
     for problem in problems:
         # Never echo a password back, not even inside a validation error.
-        if any(str(part).endswith("password") for part in problem.get("loc", ())):
+        if any(_is_secret(part) for part in problem.get("loc", ())):
             problem.pop("input", None)
     detail = jsonable_encoder(_echoable(problems, ECHO_DEPTH), custom_encoder={bytes: _bytes})
     return JSONResponse({"detail": detail, "code": "validation_error"}, status_code=422)
 
 
 def _echoable(value: Any, depth: int) -> Any:
-    """`value` made safe to echo as JSON: a malformed input must not turn a 422 into a 500.
+    """`value` made safe to echo as JSON: no password, and nothing that turns a 422 into a 500.
 
     Python's JSON parser accepts lone surrogates, NaN and Infinity, and nesting up to the
-    recursion limit; none of these can be encoded back, so they are replaced or cut off.
+    recursion limit; none of these can be encoded back, so they are replaced or cut off. A
+    whole body echoed as the input of a body-level problem may hold a password: masked.
     """
     if isinstance(value, str):
         return value.encode("utf-8", "replace").decode()
@@ -152,9 +154,16 @@ def _echoable(value: Any, depth: int) -> Any:
         if depth <= 0:
             return "..."
         if isinstance(value, dict):
-            return {_echoable(k, 0): _echoable(v, depth - 1) for k, v in value.items()}
+            return {
+                _echoable(k, 0): REDACTED if _is_secret(k) else _echoable(v, depth - 1)
+                for k, v in value.items()
+            }
         return [_echoable(item, depth - 1) for item in value]
     return value
+
+
+def _is_secret(key: object) -> bool:
+    return isinstance(key, str) and key.lower().endswith("password")
 
 
 def _bytes(value: bytes) -> str:
