@@ -78,6 +78,12 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("cookie_samesite", "default_language", mode="before")
+    @classmethod
+    def lower_case(cls, value: object) -> object:
+        # `Lax`, `None` and `KO` are how people write them; the checks below want one spelling.
+        return value.strip().lower() if isinstance(value, str) else value
+
     @field_validator("trusted_proxies")
     @classmethod
     def check_proxies(cls, value: list[str]) -> list[str]:
