@@ -66,6 +66,15 @@ def test_samesite_none_needs_secure(monkeypatch):
     assert Settings().cookie_samesite == "none"
 
 
+def test_enumerated_values_ignore_case(monkeypatch):
+    monkeypatch.setenv("AUTHGATE_COOKIE_SAMESITE", "Strict")
+    monkeypatch.setenv("AUTHGATE_DEFAULT_LANGUAGE", "KO")
+    settings = Settings()
+    assert (settings.cookie_samesite, settings.default_language) == ("strict", "ko")
+    assert "requires AUTHGATE_COOKIE_SECURE=true" in refused(cookie_samesite="None")
+    assert "default_language" in refused(default_language="fr")
+
+
 def test_a_star_origin_with_credentials_is_refused(monkeypatch):
     monkeypatch.setenv("AUTHGATE_CORS_ORIGINS", "https://app.example, *")
     assert "AUTHGATE_CORS_ORIGINS='*' cannot be combined" in refused()
