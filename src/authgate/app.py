@@ -19,6 +19,7 @@ from authgate.net import ClientResolver
 from authgate.ops.router import router as ops_router
 from authgate.security.keys import load_secret_key
 from authgate.security.passwords import PasswordHasher
+from authgate.security.ratelimit import Limits
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.store import SessionStore
 from authgate.settings import Settings
@@ -64,6 +65,7 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
     state.tokens = TokenCodec(settings, state.secret_key)
     state.sessions = SessionStore(state.db, state.epochs)
     state.clients = ClientResolver(settings.trusted_proxies)
+    state.limits = Limits(settings)
     state.metrics = CollectorRegistry()
     ProcessCollector(registry=state.metrics)
 
