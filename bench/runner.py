@@ -26,6 +26,14 @@ class Options:
     keep: bool
 
 
+@dataclass(frozen=True)
+class Baseline:
+    """What a run is compared with: bare req/s, or hashes/s; and the CPU time of one of them."""
+
+    rate: float
+    cpu_us: float | None
+
+
 @dataclass
 class ConfigResult:
     database: str
@@ -33,12 +41,12 @@ class ConfigResult:
     database_version: str = ""
     argon2: dict[str, int] = field(default_factory=dict)
     tokens: bool = False
-    hash_limit: list[float] = field(default_factory=list)  # hashes/s, every measurement
+    hash_limit: list[Baseline] = field(default_factory=list)  # every measurement
     labels: dict[str, str] = field(default_factory=dict)
     loads: dict[str, str] = field(default_factory=dict)  # connections
     kinds: dict[str, str | None] = field(default_factory=dict)  # key -> its baseline's kind
     results: dict[str, list[wrk.Result]] = field(default_factory=dict)  # one per repetition
-    baselines: dict[str, list[float]] = field(default_factory=dict)  # measured right before each
+    baselines: dict[str, list[Baseline]] = field(default_factory=dict)  # just before each run
     seeding: dict[int, float] = field(default_factory=dict)  # users -> seconds
     rss_mib: dict[str, list[float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
@@ -64,9 +72,21 @@ class ConfigResult:
         """× the hash-bound limit measured just before each run."""
         return self._paired(key) if self.kinds.get(key) == "hash" else None
 
+    def cpu_ratio(self, key: str) -> float | None:
+        """The baseline's CPU time per request (or per hash) over this scenario's: how much of
+        the server's CPU goes where the ceiling's does. The machine's other load hardly moves
+        it, unlike req/s."""
+        if key not in self.baselines:
+            return None
+        pairs = zip(self.results[key], self.baselines[key], strict=True)
+        ratios = [base.cpu_us / r.cpu_us for r, base in pairs if base.cpu_us and r.cpu_us]
+        return statistics.median(ratios) if ratios else None
+
     def _paired(self, key: str) -> float | None:
-        pairs = zip(self.results.get(key, []), self.baselines.get(key, []), strict=True)
-        ratios = [r.rps / base for r, base in pairs if base]
+        if key not in self.baselines:
+            return None
+        pairs = zip(self.results[key], self.baselines[key], strict=True)
+        ratios = [r.rps / base.rate for r, base in pairs if base.rate]
         return statistics.median(ratios) if ratios else None
 
 
@@ -149,12 +169,17 @@ def _measure(
     """Measure `scenario`, right after its baseline (the machine's load drifts over minutes)."""
     base = None
     if scenario.baseline == "bare":
-        base = _run(result, b, scenarios.BARE, opts).rps
+        bare = _run(result, b, scenarios.BARE, opts)
+        base = Baseline(bare.rps, bare.cpu_us)
     elif scenario.baseline == "hash":
-        threads = os.cpu_count() or 1
-        base = hashlimit.hashes_per_second(result.argon2, threads, opts.hash_seconds)
+        limit = hashlimit.measure(result.argon2, os.cpu_count() or 1, opts.hash_seconds)
+        base = Baseline(limit.per_second, limit.cpu_ms * 1000)
         result.hash_limit.append(base)
-        print(f"[{result.name}] hash-bound limit: {base:.1f} hashes/s", flush=True)
+        print(
+            f"[{result.name}] hash-bound limit: {limit.per_second:.1f} hashes/s, "
+            f"{limit.cpu_ms:.1f} ms CPU per hash",
+            flush=True,
+        )
     _run(result, b, scenario, opts)
     result.kinds[scenario.key] = scenario.baseline
     if base is not None:
@@ -174,10 +199,15 @@ def _run(
     r = found[0]
     print(
         f"[{result.name}] {scenario.label}: {r.rps:,.1f} req/s, p50 {r.p50_ms:.2f} ms, "
-        f"p99 {r.p99_ms:.2f} ms, non-2xx {r.non2xx}, socket errors {r.errors}",
+        f"p99 {r.p99_ms:.2f} ms, {_cpu_text(r.cpu_us)} server CPU/req, non-2xx {r.non2xx}, "
+        f"socket errors {r.errors}",
         flush=True,
     )
     return r
+
+
+def _cpu_text(cpu_us: float | None) -> str:
+    return "n/a" if cpu_us is None else f"{cpu_us:,.0f} µs"
 
 
 def _check(

@@ -1,5 +1,6 @@
 """What is measured: one wrk load per scenario, with fresh credentials for every run."""
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -145,7 +146,12 @@ def measure(b: Bench, scenario: Scenario, seconds: float) -> tuple[wrk.Load, lis
     """Run `scenario` for `seconds`: its load, its result, then its background load's if any."""
     load = scenario.build(b)
     if scenario.background is None:
-        return load, [wrk.run(b.wrk, load, seconds)]
+        # Server CPU per request: unlike req/s, it hardly moves with the machine's other load.
+        server = b.bare if load.url.startswith(b.bare.url) else b.authgate
+        cpu = server.cpu_seconds()
+        result = wrk.run(b.wrk, load, seconds)
+        cpu_us = (server.cpu_seconds() - cpu) / max(result.requests, 1) * 1e6
+        return load, [dataclasses.replace(result, cpu_us=cpu_us)]
     # The background starts a second early and ends a second late, so that the foreground
     # run sees the server saturated from its first request to its last.
     behind = wrk.start(b.wrk, scenario.background(b), seconds + 2)

@@ -12,6 +12,7 @@ from bench.client import get_status
 from bench.tools import REPO
 
 STARTED = "Application startup complete"
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 def free_port() -> int:
@@ -61,6 +62,12 @@ class Server:
             children += [int(p) for p in (task / "children").read_text().split()]
         workers = [pid for pid in children if b"resource_tracker" not in _cmdline(pid)]
         return workers or [self.process.pid]
+
+    def cpu_seconds(self) -> float:
+        """CPU time (user + system, every thread) used so far by the server and its workers."""
+        assert self.process is not None
+        pids = {self.process.pid, *self.worker_pids()}
+        return sum(_cpu_ticks(pid) for pid in pids) / CLOCK_TICKS
 
     def rss_mib(self) -> list[float]:
         """Resident memory (VmRSS) of each worker, in MiB, read from /proc."""
@@ -114,6 +121,15 @@ def _cmdline(pid: int) -> bytes:
         return Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return b""
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return 0
+    fields = stat[stat.rindex(")") + 2 :].split()  # the name, in parentheses, may hold spaces
+    return int(fields[11]) + int(fields[12])  # utime, stime
 
 
 def _vm_rss_kib(pid: int) -> float:

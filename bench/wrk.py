@@ -32,6 +32,7 @@ class Result:
     non2xx: int
     errors: int
     first_failure: str
+    cpu_us: float | None = None  # server CPU time per request, when it can be attributed
 
     @property
     def rps(self) -> float:

@@ -36,7 +36,7 @@ def test_bench_smoke_run_prints_its_table(tmp_path: Path) -> None:
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
-    assert "| scenario | conn. | req/s | p50 ms | p99 ms | × bare | vs | non-2xx |" in out
+    assert "| scenario | conn. | req/s | p50 ms | p99 ms | CPU µs/req | × bare |" in out
     for row in ("bare FastAPI GET /hello", "GET /items/{id}", "POST /signup", "hash-bound limit"):
         assert row in out
     assert "Resident memory per worker" in out
