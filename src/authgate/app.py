@@ -72,6 +72,7 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await app.state.hasher.warm_up()
     try:
         yield
     finally:
