@@ -70,9 +70,23 @@ async def test_body_wins_over_query(alice):
     response = await put(alice, "/items/x?name=Query&size=1", json={"name": "Body", "size": 2})
     assert response.status_code == 201
     assert (response.json()["item"]["name"], response.json()["item"]["size"]) == ("Body", 2)
-    # Field by field: what the body leaves out still comes from the query.
+    # The body wins as a whole: what it leaves out is missing, not taken from the query.
     response = await put(alice, "/items/x?name=Query&size=3", json={"name": "Body"})
-    assert (response.json()["item"]["name"], response.json()["item"]["size"]) == ("Body", 3)
+    assert response.status_code == 422
+    assert [e["loc"] for e in response.json()["detail"]] == [["body", "size"]]
+
+
+async def test_query_values_sent_must_be_valid_even_when_the_body_wins(alice):
+    response = await put(alice, "/items/x?name=&size=1", json={"name": "Body", "size": 2})
+    assert response.status_code == 422
+    assert [e["loc"] for e in response.json()["detail"]] == [["query", "name"]]
+
+
+async def test_validation_errors_say_where(alice):
+    response = await put(alice, "/items/x?name=n&size=-1")
+    assert [e["loc"] for e in response.json()["detail"]] == [["query", "size"]]
+    response = await put(alice, "/items/x", json={"name": "", "size": 1})
+    assert [e["loc"] for e in response.json()["detail"]] == [["body", "name"]]
 
 
 async def test_json_body_with_charset_and_empty_body(alice):

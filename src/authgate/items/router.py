@@ -13,11 +13,12 @@ from authgate.i18n import translate
 from authgate.items import service
 from authgate.items.dependencies import ExistingItem, ItemId, OwnedItem, WritableItem
 from authgate.items.schemas import (
-    MAX_SIZE,
     Cursor,
     ItemList,
+    ItemName,
     ItemRead,
     ItemResult,
+    ItemSize,
     ItemWrite,
     encode_cursor,
 )
@@ -28,36 +29,35 @@ router = APIRouter(prefix="/items", tags=["items"])
 FIELDS = ("name", "size")
 IfMatch = Annotated[str | None, Header(max_length=2048)]
 IfNoneMatch = Annotated[str | None, Header(max_length=2048)]
-ITEM_INPUT_DOCS = {
+ITEM_BODY_DOCS = {
     "requestBody": {
         "required": False,
         "content": {"application/json": {"schema": ItemWrite.model_json_schema()}},
-    },
-    "parameters": [
-        {"name": "name", "in": "query", "required": False,
-         "schema": {"type": "string", "minLength": 1, "maxLength": 200}},
-        {"name": "size", "in": "query", "required": False,
-         "schema": {"type": "integer", "minimum": 0, "maximum": MAX_SIZE}},
-    ],
-}  # fmt: skip
+    }
+}
 
 
-async def item_input(request: Request) -> ItemWrite:
-    """`name` and `size` from the query and/or a JSON body; the body wins field by field."""
-    data: dict[str, Any] = {k: v for k, v in request.query_params.items() if k in FIELDS}
-    source = dict.fromkeys(data, "query")
+async def item_input(
+    request: Request,
+    name: Annotated[ItemName | None, Query()] = None,
+    size: Annotated[ItemSize | None, Query()] = None,
+) -> ItemWrite:
+    """`name` and `size` from a JSON body when one is sent, otherwise from the query.
+
+    Query values that are sent must be valid either way (422), even when the body wins.
+    """
     body = await optional_json_object(request)
     if body is not None:
-        data.update({k: v for k, v in body.items() if k in FIELDS})
-        source.update({k: "body" for k in FIELDS if k in body})
+        source, data = "body", {k: v for k, v in body.items() if k in FIELDS}
+    else:
+        query = {"name": name, "size": size}
+        source, data = "query", {k: v for k, v in query.items() if v is not None}
     try:
         return ItemWrite.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        fallback = "query" if body is None else "body"
         for error in errors:
-            field = str(error["loc"][0]) if error["loc"] else ""
-            error["loc"] = (source.get(field, fallback), *error["loc"])
+            error["loc"] = (source, *error["loc"])
         raise RequestValidationError(errors) from None
 
 
@@ -72,7 +72,7 @@ ItemInput = Annotated[ItemWrite, Depends(item_input)]
         201: {"model": ItemResult, "description": "Created"},
         **responses(401, 403, 412, 413, 415, 422),
     },
-    openapi_extra=ITEM_INPUT_DOCS,
+    openapi_extra=ITEM_BODY_DOCS,
 )
 async def put_item(
     item_id: ItemId,

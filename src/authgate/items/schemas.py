@@ -15,9 +15,13 @@ ITEM_ID = re.compile(ITEM_ID_PATTERN)
 MAX_SIZE = 2**31 - 1
 
 
+ItemName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+ItemSize = Annotated[int, Field(ge=0, le=MAX_SIZE)]
+
+
 class ItemWrite(BaseModel):
-    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
-    size: Annotated[int, Field(ge=0, le=MAX_SIZE, strict=False)]
+    name: ItemName
+    size: ItemSize
 
 
 class ItemRead(BaseModel):
