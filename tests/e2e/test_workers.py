@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server
+from tests.e2e.served import Server
 from tests.helpers import PASSWORD
 
 pytestmark = pytest.mark.e2e
