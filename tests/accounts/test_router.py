@@ -57,9 +57,10 @@ async def test_me_through_bearer_and_cookie(client, new_client):
     assert (await browser.get("/account/me")).json() == user
 
 
-async def test_patch_me(client, new_client):
+async def test_patch_me(app, client):
     await create_account(client, "bob", email="bob@example.com")
-    await create_account(client, "alice")
+    alice = await create_account(client, "alice", email="alice@example.com")
+    await set_user_flags(app, alice["id"], email_verified=True)
     pair = await token_login(client)
     response = await client.patch(
         "/account/me",
@@ -73,6 +74,7 @@ async def test_patch_me(client, new_client):
         "Al",
         "Ice",
     )
+    assert body["email_verified"] is False, "a new address must be verified again"
     # The cached session state was refreshed: the next request sees the change.
     me = await client.get("/account/me", headers=bearer(pair["access"]))
     assert me.json()["first_name"] == "Al"

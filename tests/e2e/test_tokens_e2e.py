@@ -158,6 +158,9 @@ def per_worker(server: Server, count: int) -> list[list[Connection]]:
             list(pool.map(lambda c: c.call("GET", "/health"), batch))
         for connection in batch:
             workers.setdefault(connection.worker(), []).append(connection)
+    for connections in workers.values():
+        for surplus in connections[count:]:
+            surplus.http.close()
     return [connections[:count] for connections in workers.values()]
 
 

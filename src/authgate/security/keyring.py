@@ -68,6 +68,11 @@ class KeyRing:
         self._sync()
         return self._keys.get(kid) if isinstance(kid, str) else None
 
+    def single(self) -> SigningKey | None:
+        """The one key, when there is only one: verifying then needs no kid look-up."""
+        self._sync()
+        return self._current if len(self._keys) == 1 else None
+
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public keys as a JWK Set; empty for HS256, whose secret is never published."""
         if self.algorithm == HMAC:

@@ -57,10 +57,11 @@ class TokenCodec:
         """Verify an access token at `now`; every failure is TokenInvalid or TokenExpired."""
         try:
             # The kid only picks a key of the configured algorithm; it is never trusted beyond.
-            key = self.keys.get(jwt.get_unverified_header(token).get("kid"))
+            # With a single key (no rotation under way) the header is not parsed twice.
+            key = self.keys.single() or self.keys.get(jwt.get_unverified_header(token).get("kid"))
             if key is None:
                 raise TokenInvalid()
-            claims = jwt.decode(
+            decoded = jwt.decode_complete(
                 token,
                 key.verifying,
                 algorithms=[self._algorithm],  # pinned: no "none", no HS/RS confusion
@@ -73,7 +74,8 @@ class TokenCodec:
                     "verify_iat": False,
                 },
             )
-            if claims["typ"] != ACCESS:
+            claims = decoded["payload"]
+            if decoded["header"].get("kid") != key.kid or claims["typ"] != ACCESS:
                 raise TokenInvalid()
             parsed = AccessClaims(
                 user_id=int(claims["sub"]),

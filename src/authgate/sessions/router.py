@@ -8,7 +8,7 @@ from fastapi.responses import JSONResponse
 
 from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
-from authgate.accounts.schemas import Credentials
+from authgate.accounts.schemas import Credentials, LoginName
 from authgate.bodies import parse_body
 from authgate.browser.schemas import Message
 from authgate.db import DbSession, ReadDbSession
@@ -74,7 +74,7 @@ async def login(request: Request, db: DbSession) -> TokenLogin:
 async def token(
     request: Request,
     db: DbSession,
-    username: Annotated[str, Form(min_length=1, max_length=600)],
+    username: Annotated[LoginName, Form()],
     password: Annotated[str, Form(min_length=1, max_length=4096)],
     grant_type: Annotated[str | None, Form(max_length=100)] = None,
 ) -> Any:

@@ -80,8 +80,9 @@ async def refresh_tokens(
             .values(rotated_at=now)
         )
         if not spent.rowcount:
+            session_id = session.id  # a rollback expires the loaded rows
             await db.rollback()
-            await _end_sessions(db, epochs, [session.id], now)
+            await _end_sessions(db, epochs, [session_id], now)
             raise TokenReused()
         new_refresh = _add_refresh(db, session.id, now, lifetimes.refresh)
         expires_at = now + timedelta(seconds=lifetimes.refresh)
