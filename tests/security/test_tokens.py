@@ -8,6 +8,7 @@ import json
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from tests.bearer import bearer, create_account, serving, token_login
 from tests.conftest import TEST_SECRET
@@ -154,3 +155,15 @@ async def test_hs_rs_confusion_when_rs256_is_configured(make_settings, clock):
             client, forge({**header, "alg": "HS256"}, claims, TEST_SECRET.encode())
         )
         assert (await client.get("/account/me", headers=bearer(access))).status_code == 200
+
+
+async def test_eddsa_token_signed_by_a_foreign_key_pair(make_settings, clock):
+    settings = make_settings(jwt_algorithm="EdDSA", rate_limit_enabled=False)
+    async with serving(settings, clock) as (_, client):
+        await create_account(client)
+        access = (await token_login(client))["access"]
+        header, claims = parts(access)
+        foreign = ed25519.Ed25519PrivateKey.generate()
+        forged = jwt.encode(claims, foreign, algorithm="EdDSA", headers={"kid": header["kid"]})
+        await assert_refused(client, forged)
+        await assert_refused(client, forge({**header, "alg": "none"}, claims, None))

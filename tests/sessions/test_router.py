@@ -165,6 +165,17 @@ async def test_refresh_failures(app, client, clock):
         assert (response.status_code, response.json()["code"]) == (401, code)
     response = await client.post("/account/refresh", json={"refresh": ""})
     assert response.status_code == 422
+    response = await client.post(
+        "/account/refresh", json={"refresh": "nope"}, headers={"Accept-Language": "ko"}
+    )
+    assert response.json() == {"detail": "유효하지 않은 토큰입니다.", "code": "token_invalid"}
+    response = await client.post(
+        "/account/refresh", content=b"refresh=x", headers={"Content-Type": "text/plain"}
+    )
+    assert (response.status_code, response.json()["code"]) == (415, "unsupported_media_type")
+    response = await client.post("/account/refresh", data={"refresh": pair["refresh"]})
+    assert response.status_code == 200, "simplejwt clients may send forms"
+    pair = response.json()
     clock.advance(86400)
     response = await client.post("/account/refresh", json={"refresh": pair["refresh"]})
     assert response.json()["code"] == "token_expired"
