@@ -1,167 +1,89 @@
 """The token API against a served `authgate serve --workers 2` (EdDSA keys made at start-up).
 
-Which worker serves a connection is read from /proc: the server side of our TCP connection is
-a socket inode that exactly one worker process holds. That lets the tests log out on one worker
-and prove that the other worker refuses the token on its very next request.
+Which worker served a response is asked of the kernel (`Server.worker_of`, tests/e2e/served.py),
+so the tests can log out through one worker and prove the other refuses the token at once.
 """
 
-import http.client
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.accounts.test_walkthrough import walk_through
+from tests.e2e.served import Server, start_server, stop_server
 from tests.helpers import PASSWORD
 
-pytestmark = pytest.mark.e2e
-SRC = Path(__file__).resolve().parents[2] / "src"
-START_TIMEOUT = 60
-
-
-@dataclass
-class Server:
-    process: subprocess.Popen[bytes]
-    port: int
-    log: Path
+NO_PROC = not Path("/proc/net/tcp").exists()
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(NO_PROC, reason="needs Linux /proc")]
 
 
 class Connection:
-    """One keep-alive HTTP connection, so that one worker serves all of its requests."""
+    """One keep-alive connection (an httpx client limited to it): one worker serves it."""
 
     def __init__(self, server: Server) -> None:
         self.server = server
-        self.http = http.client.HTTPConnection("127.0.0.1", server.port, timeout=30)
+        self.http = httpx.Client(
+            base_url=server.url, timeout=30, limits=httpx.Limits(max_connections=1)
+        )
+        self.last: httpx.Response | None = None
 
     def call(self, method: str, path: str, body: dict | None = None, token: str | None = None):
-        headers = {"Content-Type": "application/json"}
-        if token:
-            headers["Authorization"] = f"Bearer {token}"
-        payload = json.dumps(body) if body is not None else None
-        self.http.request(method, path, body=payload, headers=headers)
-        response = self.http.getresponse()
-        data = response.read()
-        return response.status, (json.loads(data) if data else {})
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.last = self.http.request(method, path, json=body, headers=headers)
+        data = self.last.json() if self.last.content else {}
+        return self.last.status_code, data
 
-    def worker(self) -> int:
-        """The pid of the worker process holding the server side of this connection."""
-        client_port = self.http.sock.getsockname()[1]
-        inode = _server_inode(self.server.port, client_port)
-        target = f"socket:[{inode}]"
-        for pid in _children(self.server.process.pid):
-            try:
-                if any(
-                    os.readlink(f"/proc/{pid}/fd/{fd}") == target
-                    for fd in os.listdir(f"/proc/{pid}/fd")
-                ):
-                    return pid
-            except OSError:
-                continue
-        raise AssertionError(f"no worker holds the connection from port {client_port}")
+    def worker(self) -> int | None:
+        """The worker that served the last request on this connection."""
+        assert self.last is not None
+        return self.server.worker_of(self.last)
 
-
-def _server_inode(port: int, client_port: int) -> str:
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        local, remote = fields[1].split(":")[1], fields[2].split(":")[1]
-        if int(local, 16) == port and int(remote, 16) == client_port:
-            return fields[9]
-    raise AssertionError(f"no server socket for client port {client_port}")
-
-
-def _children(parent: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            if int(stat.rsplit(")", 1)[1].split()[1]) == parent:
-                found.append(int(entry.name))
-    return found
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_until_up(server: Server) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if server.process.poll() is not None:
-            raise AssertionError(f"authgate exited early:\n{server.log.read_text()}")
-        try:
-            if httpx.get(f"http://127.0.0.1:{server.port}/health", timeout=2).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(
-        f"authgate did not answer within {START_TIMEOUT}s:\n{server.log.read_text()}"
-    )
+    def close(self) -> None:
+        self.http.close()
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    if not Path("/proc/net/tcp").exists():
-        pytest.skip("needs Linux /proc to tell which worker serves a connection")
-    folder = tmp_path_factory.mktemp("served")
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHGATE_")}
-    env.update(
-        PYTHONPATH=str(SRC), AUTHGATE_DATA_DIR=str(folder / "data"), AUTHGATE_JWT_ALGORITHM="EdDSA",
-        AUTHGATE_RATE_LIMIT_ENABLED="false", AUTHGATE_ARGON2_TIME_COST="1",
-        AUTHGATE_ARGON2_MEMORY_COST="1024",
-    )  # fmt: skip
-    port, log = _free_port(), folder / "server.log"
-    command = [sys.executable, "-m", "authgate", "serve", "--port", str(port), "--workers", "2"]
-    with log.open("wb") as output:
-        process = subprocess.Popen(
-            command, env=env, cwd=folder, stdout=output, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )  # fmt: skip
-    served = Server(process, port, log)
+    """One two-worker server for the module: starting one costs seconds."""
+    started: list[Server] = []
+    data_dir = tmp_path_factory.mktemp("tokens-e2e")
+    env = {"AUTHGATE_JWT_ALGORITHM": "EdDSA"}
     try:
-        _wait_until_up(served)
-        yield served
+        yield start_server(
+            ["--workers", "2"], data_dir=data_dir, env=env, timeout=None, started=started
+        )
     finally:
-        # The server and its two workers form the process group we started.
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=15)
+        for served in started:
+            stop_server(served)
 
 
-def per_worker(server: Server, count: int) -> list[list[Connection]]:
+@pytest.fixture
+def connections() -> Iterator[list[Connection]]:
+    opened: list[Connection] = []
+    yield opened
+    for connection in opened:
+        connection.close()
+
+
+def per_worker(server: Server, count: int, opened: list[Connection]) -> list[list[Connection]]:
     """`count` open connections on each of the two workers."""
     workers: dict[int, list[Connection]] = {}
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 60
     while not (len(workers) == 2 and all(len(c) >= count for c in workers.values())):
         assert time.monotonic() < deadline, f"connections landed on {len(workers)} worker(s) only"
         batch = [Connection(server) for _ in range(8)]
+        opened.extend(batch)
         with ThreadPoolExecutor(len(batch)) as pool:
             list(pool.map(lambda c: c.call("GET", "/health"), batch))
         for connection in batch:
-            workers.setdefault(connection.worker(), []).append(connection)
-    for connections in workers.values():
-        for surplus in connections[count:]:
-            surplus.http.close()
-    return [connections[:count] for connections in workers.values()]
+            pid = connection.worker()
+            if pid is not None:
+                workers.setdefault(pid, []).append(connection)
+    return [found[:count] for found in workers.values()]
 
 
 def log_in(connection: Connection, username: str) -> dict:
@@ -176,18 +98,20 @@ def log_in(connection: Connection, username: str) -> dict:
     return body
 
 
-def test_concurrent_refreshes_with_one_token_have_exactly_one_winner(server):
-    first, second = per_worker(server, 8)
+def test_concurrent_refreshes_with_one_token_have_exactly_one_winner(server, connections):
+    first, second = per_worker(server, 8, connections)
     pair = log_in(first[0], "racer")
-    connections = first + second
-    start = threading.Barrier(len(connections))
+    racers = first + second
+    start = threading.Barrier(len(racers))
 
     def refresh(connection: Connection):
         start.wait(timeout=30)
         return connection.call("POST", "/account/refresh", {"refresh": pair["refresh"]})
 
-    with ThreadPoolExecutor(len(connections)) as pool:
-        results = list(pool.map(refresh, connections))
+    with ThreadPoolExecutor(len(racers)) as pool:
+        results = list(pool.map(refresh, racers))
+    # Both worker processes answered some of the racing requests.
+    assert len({racer.worker() for racer in racers}) == 2
     statuses = [status for status, _ in results]
     assert statuses.count(200) == 1, statuses
     assert all(body["code"] == "token_reused" for status, body in results if status != 200)
@@ -197,8 +121,8 @@ def test_concurrent_refreshes_with_one_token_have_exactly_one_winner(server):
     assert (status, body["code"]) == (401, "token_revoked")
 
 
-def test_logout_on_one_worker_is_seen_by_the_other(server):
-    (a,), (b,) = per_worker(server, 1)
+def test_logout_on_one_worker_is_seen_by_the_other(server, connections):
+    (a,), (b,) = per_worker(server, 1, connections)
     pair = log_in(a, "walker")
     # Worker B checks the token once, so the live session state sits in its cache.
     assert b.call("GET", "/account/me", token=pair["access"])[0] == 200
@@ -211,8 +135,8 @@ def test_logout_on_one_worker_is_seen_by_the_other(server):
     assert a.worker() != b.worker()
 
 
-def test_logout_all_on_one_worker_is_seen_by_the_other(server):
-    (a,), (b,) = per_worker(server, 1)
+def test_logout_all_on_one_worker_is_seen_by_the_other(server, connections):
+    (a,), (b,) = per_worker(server, 1, connections)
     phone, laptop = log_in(a, "traveller"), log_in(b, "traveller")
     for connection in (a, b):
         for pair in (phone, laptop):
@@ -224,12 +148,12 @@ def test_logout_all_on_one_worker_is_seen_by_the_other(server):
     assert a.worker() != b.worker()
 
 
-def test_both_workers_publish_and_use_one_key(server):
-    (a,), (b,) = per_worker(server, 1)
+def test_both_workers_publish_and_use_one_key(server, connections):
+    (a,), (b,) = per_worker(server, 1, connections)
     assert a.call("GET", "/.well-known/jwks.json") == b.call("GET", "/.well-known/jwks.json")
     assert len(a.call("GET", "/.well-known/jwks.json")[1]["keys"]) == 1
 
 
 async def test_the_tutorial_walk_through_against_the_served_process(server):
-    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}", timeout=30) as client:
+    async with httpx.AsyncClient(base_url=server.url, timeout=30) as client:
         await walk_through(client)

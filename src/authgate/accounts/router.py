@@ -72,7 +72,9 @@ async def change_password(
     return Message(message=translate("password_changed", language_of(request)))
 
 
-@router.delete("/delete-account/{user_id}", status_code=204, responses=responses(401, 403, 404))
+@router.delete(
+    "/delete-account/{user_id}", status_code=204, responses=responses(401, 403, 404, 422)
+)
 async def delete_account(
     user_id: UserId, request: Request, db: DbSession, user: CurrentUser
 ) -> Response:

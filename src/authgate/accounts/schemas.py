@@ -25,8 +25,7 @@ Username = Annotated[
 ]
 Password = Annotated[str, Field(min_length=1, max_length=4096)]
 Name = Annotated[str, StringConstraints(max_length=150), AfterValidator(_printable)]
-# No control characters: PostgreSQL refuses NUL in text, which would otherwise be a 500.
-LoginName = Annotated[str, Field(min_length=1, max_length=600), AfterValidator(_printable)]
+LoginName = Annotated[str, Field(min_length=1, max_length=600)]
 
 
 class UserRead(BaseModel):

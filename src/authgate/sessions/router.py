@@ -3,7 +3,7 @@
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request, Response
+from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import JSONResponse
 
 from authgate.accounts import service as accounts
@@ -32,6 +32,8 @@ from authgate.settings import Settings
 
 router = APIRouter(prefix="/account", tags=["tokens"])
 jwks_router = APIRouter(tags=["tokens"])
+# Documented as a UUID but not enforced by FastAPI: a malformed id answers 404, like an unknown one.
+SessionId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
 OAUTH2_ERRORS = {400: {"model": OAuth2Error, "description": "RFC 6749 error (`invalid_grant`)"}}
 
 
@@ -163,9 +165,9 @@ async def list_sessions(
     return [SessionRead.of(session, current=session.id == current) for session in found]
 
 
-@router.delete("/sessions/{session_id}", status_code=204, responses=responses(401, 403, 404))
+@router.delete("/sessions/{session_id}", status_code=204, responses=responses(401, 403, 404, 422))
 async def end_session(
-    session_id: str, request: Request, db: DbSession, principal: CurrentSession
+    session_id: SessionId, request: Request, db: DbSession, principal: CurrentSession
 ) -> Response:
     """End one of your sessions (log a device out); someone else's or an unknown id is 404."""
     try:
