@@ -8,6 +8,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from authgate.accounts.router import router as accounts_router
 from authgate.browser.router import router as browser_router
 from authgate.db import Database
 from authgate.epochs import Epochs
@@ -22,6 +23,8 @@ from authgate.security.keys import load_secret_key
 from authgate.security.passwords import PasswordHasher
 from authgate.security.ratelimit import Limits
 from authgate.security.tokens import TokenCodec
+from authgate.sessions.router import jwks_router
+from authgate.sessions.router import router as tokens_router
 from authgate.sessions.store import SessionStore
 from authgate.settings import Settings
 
@@ -47,6 +50,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     for router in (browser_router, items_router, ops_router):
         app.include_router(router)
+    for router in (accounts_router, tokens_router, jwks_router):
+        app.include_router(router)
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
     # 1. standard headers: times everything and decorates every answer, preflights and 413s too;
     # 2. body limit: refuses oversized bodies before anything reads them.
@@ -65,7 +70,7 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
     state.epochs = Epochs(settings.data_dir)
     state.secret_key = load_secret_key(settings)
     state.hasher = PasswordHasher(settings)
-    state.tokens = TokenCodec(settings, state.secret_key)
+    state.tokens = TokenCodec(settings, state.secret_key, state.epochs)
     state.sessions = SessionStore(state.db, state.epochs)
     state.clients = ClientResolver(settings.trusted_proxies)
     state.limits = Limits(settings)
