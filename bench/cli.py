@@ -101,6 +101,6 @@ def main(argv: list[str] | None = None) -> None:
         sys.exit(1)
     if args.output is not None:
         command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-        md = docs.write(configs, args.output, command.strip(), tools.wrk_version(wrk))
-        png = plot.write(configs, args.output / "benchmarks.png")
+        md, shown = docs.write(configs, args.output, command.strip(), tools.wrk_version(wrk))
+        png = plot.write(shown, args.output / "benchmarks.png")
         print(f"\nwrote {md} and {png}")

@@ -50,6 +50,7 @@ class ConfigResult:
     seeding: dict[int, float] = field(default_factory=dict)  # users -> seconds
     rss_mib: dict[str, list[float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
+    measured: str = ""  # when, and with which command (set when the docs are written)
 
     @property
     def name(self) -> str:
