@@ -6,6 +6,7 @@ from typing import Any, TypeVar
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from authgate.errors import UnsupportedMediaType
 
@@ -43,7 +44,7 @@ async def _json(request: Request) -> Any:
     raw = await request.body()
     try:
         return json.loads(raw)
-    except (ValueError, UnicodeDecodeError) as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nesting too deep
         raise RequestValidationError(
             [
                 {
@@ -59,11 +60,18 @@ async def _json(request: Request) -> Any:
 async def _form(request: Request) -> dict[str, Any]:
     try:
         form = await request.form(max_files=0, max_fields=MAX_FORM_FIELDS)
+    except StarletteHTTPException as exc:
+        if exc.status_code == 413:  # the body limit, not a malformed form
+            raise
+        problem = str(exc.detail)
     except Exception as exc:  # multipart parser errors come in several types
-        raise RequestValidationError(
-            [{"type": "form_invalid", "loc": ("body",), "msg": str(exc)[:200], "input": {}}]
-        ) from None
-    return {key: value for key, value in form.items() if isinstance(value, str)}
+        problem = str(exc)
+    else:
+        # An empty field of an HTML form is a value not given (an optional e-mail left blank).
+        return {key: value for key, value in form.items() if isinstance(value, str) and value}
+    raise RequestValidationError(
+        [{"type": "form_invalid", "loc": ("body",), "msg": problem[:200], "input": {}}]
+    )
 
 
 def _located(errors: list[Any]) -> list[Any]:

@@ -1,6 +1,7 @@
 """Domain errors with stable codes, and the handlers that turn every failure into one envelope."""
 
 import logging
+import math
 from typing import Any, ClassVar
 
 from fastapi import FastAPI, Request
@@ -13,6 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from authgate.i18n import translate
 
 log = logging.getLogger("authgate")
+# How deep an echoed input may nest in a 422 before the rest is cut off.
+ECHO_DEPTH = 8
+REDACTED = "********"
 
 HTTP_CODES = {
     400: "validation_error",
@@ -129,10 +133,37 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     problems = [{k: v for k, v in e.items() if k != "url"} for e in exc.errors()]
     for problem in problems:
         # Never echo a password back, not even inside a validation error.
-        if any(str(part).endswith("password") for part in problem.get("loc", ())):
+        if any(_is_secret(part) for part in problem.get("loc", ())):
             problem.pop("input", None)
-    detail = jsonable_encoder(problems, custom_encoder={bytes: _bytes})
+    detail = jsonable_encoder(_echoable(problems, ECHO_DEPTH), custom_encoder={bytes: _bytes})
     return JSONResponse({"detail": detail, "code": "validation_error"}, status_code=422)
+
+
+def _echoable(value: Any, depth: int) -> Any:
+    """`value` made safe to echo as JSON: no password, and nothing that turns a 422 into a 500.
+
+    Python's JSON parser accepts lone surrogates, NaN and Infinity, and nesting up to the
+    recursion limit; none of these can be encoded back, so they are replaced or cut off. A
+    whole body echoed as the input of a body-level problem may hold a password: masked.
+    """
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode()
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, dict | list | tuple):
+        if depth <= 0:
+            return "..."
+        if isinstance(value, dict):
+            return {
+                _echoable(k, 0): REDACTED if _is_secret(k) else _echoable(v, depth - 1)
+                for k, v in value.items()
+            }
+        return [_echoable(item, depth - 1) for item in value]
+    return value
+
+
+def _is_secret(key: object) -> bool:
+    return isinstance(key, str) and key.lower().endswith("password")
 
 
 def _bytes(value: bytes) -> str:

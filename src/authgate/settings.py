@@ -1,5 +1,6 @@
 """Settings from `AUTHGATE_*` environment variables and `.env`; unsafe combinations are refused."""
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Annotated, Literal
@@ -80,6 +81,24 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("cookie_samesite", "default_language", mode="before")
+    @classmethod
+    def lower_case(cls, value: object) -> object:
+        # `Lax`, `None` and `KO` are how people write them; the checks below want one spelling.
+        return value.strip().lower() if isinstance(value, str) else value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def check_proxies(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"AUTHGATE_TRUSTED_PROXIES: {entry!r} is not an IP address or network"
+                ) from None
+        return value
+
     @field_validator(
         "rate_limit_login",
         "rate_limit_login_ip",
@@ -89,7 +108,8 @@ class Settings(BaseSettings):
     @classmethod
     def check_rate(cls, value: str, info: ValidationInfo) -> str:
         if not RATE.match(value.strip()):
-            raise ValueError(f"{info.field_name} must look like '10/minute', not {value!r}")
+            name = f"AUTHGATE_{(info.field_name or '').upper()}"
+            raise ValueError(f"{name} must look like '10/minute', not {value!r}")
         return value.strip()
 
     @field_validator("secret_key")

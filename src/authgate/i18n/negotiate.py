@@ -22,10 +22,10 @@ def negotiate(header: str | None, default: str = "en") -> str:
         tag, _, params = part.strip().partition(";")
         tag = tag.strip().lower()
         language = default if tag == "*" else tag.split("-", 1)[0]
-        if language not in SUPPORTED:
-            continue
         q = _quality(params)
-        if q <= 0:
+        if language not in SUPPORTED or q is None:
+            continue
+        if q == 0:
             if tag != "*":
                 excluded.add(language)
             continue
@@ -33,18 +33,20 @@ def negotiate(header: str | None, default: str = "en") -> str:
     for _, _, language in sorted(ranked):
         if language not in excluded:
             return language
-    if ranked and default in excluded:
+    # The caller refused the default explicitly: answer in a language it did not refuse.
+    if default in excluded:
         return next((lang for lang in SUPPORTED if lang not in excluded), default)
     return default
 
 
-def _quality(params: str) -> float:
+def _quality(params: str) -> float | None:
+    """A range's q-value: 1 when absent, None when malformed (the range is then ignored)."""
     for param in params.split(";"):
         name, _, value = param.strip().partition("=")
         if name.strip().lower() == "q":
             try:
                 q = float(value)
             except ValueError:
-                return 0.0
-            return q if 0.0 <= q <= 1.0 else 0.0
+                return None
+            return q if 0.0 <= q <= 1.0 else None
     return 1.0

@@ -2,9 +2,9 @@
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authgate.errors import PayloadTooLarge
 from authgate.i18n import translate
 
 
@@ -30,8 +30,10 @@ class BodyLimitMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > self.max_bytes:
-                    # Raised inside the app, so its exception handler answers 413.
-                    raise PayloadTooLarge()
+                    # Raised inside the app, so its exception handler answers 413. An
+                    # HTTPException, because FastAPI turns any other error met while it reads
+                    # a body into a 400.
+                    raise HTTPException(413)
             return message
 
         await self.app(scope, limited_receive, send)

@@ -4,16 +4,18 @@ One pure ASGI layer for all of them rather than one each: every layer is paid on
 request, and these all decorate the same `http.response.start` message.
 """
 
+import json
 import re
 import secrets
 import time
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from authgate.i18n import CONTENT_LANGUAGE, negotiate
+from authgate.i18n import CONTENT_LANGUAGE, negotiate, translate
 from authgate.sessions.transport import PENDING_COOKIES
 
-REQUEST_ID = re.compile(rb"^[A-Za-z0-9._-]{1,128}$")
+# \Z, not $: `$` also matches before a trailing newline, which must never be echoed back.
+REQUEST_ID = re.compile(rb"\A[A-Za-z0-9._-]{1,128}\Z")
 NO_STORE_PATHS = ("/signup", "/login", "/logout", "/api/info")
 NO_STORE_PREFIXES = ("/account/", "/admin/")
 
@@ -51,9 +53,12 @@ class StandardHeadersMiddleware:
             (b"content-language", CONTENT_LANGUAGE[language].encode()),
         ]
         no_store = is_no_store(scope["path"])
+        response_started = False
 
         async def send_with_headers(message: Message) -> None:
+            nonlocal response_started
             if message["type"] == "http.response.start":
+                response_started = True
                 headers = [
                     h
                     for h in message.get("headers", ())
@@ -68,4 +73,21 @@ class StandardHeadersMiddleware:
                 message["headers"] = headers
             await send(message)
 
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Starlette answers an unhandled error outside every middleware, so its 500 would
+            # lack these headers: answer here, and re-raise so that the error is still logged.
+            if not response_started:
+                await _internal_error(send_with_headers, language)
+            raise
+
+
+async def _internal_error(send: Send, language: str) -> None:
+    body = json.dumps(
+        {"detail": translate("internal_error", language), "code": "internal_error"},
+        ensure_ascii=False,
+    ).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 500, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

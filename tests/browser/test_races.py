@@ -1,0 +1,49 @@
+"""Concurrent sign-ups: the database's unique constraints decide, and nobody gets a 5xx."""
+
+import asyncio
+from collections import Counter
+
+from sqlalchemy import func, select
+
+from authgate.accounts.models import User
+from tests.helpers import PASSWORD
+
+RACERS = 10
+
+
+async def race(new_client, bodies: list[dict]) -> list:
+    clients = [new_client() for _ in bodies]
+    return await asyncio.gather(
+        *(c.post("/signup", json=body) for c, body in zip(clients, bodies, strict=True))
+    )
+
+
+async def count_users(app) -> int:
+    async with app.state.db.reader() as db:
+        return await db.scalar(select(func.count()).select_from(User))
+
+
+async def test_concurrent_signups_of_one_name_one_wins(app, new_client):
+    names = ["racer", "Racer", "RACER", "ｒａｃｅｒ", "ＲＡＣＥＲ"] * 2
+    responses = await race(new_client, [{"username": n, "password": PASSWORD} for n in names])
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 400: RACERS - 1}, [r.text for r in responses]
+    for response in responses:
+        if response.status_code == 400:
+            assert response.json()["code"] == "username_taken"
+    assert await count_users(app) == 1
+
+
+async def test_concurrent_signups_with_one_email_one_wins(app, new_client):
+    bodies = [
+        {
+            "username": f"racer{i}",
+            "password": PASSWORD,
+            "email": f"Race@Example.{'com' if i % 2 else 'COM'}",
+        }
+        for i in range(RACERS)
+    ]
+    responses = await race(new_client, bodies)
+    assert Counter(r.status_code for r in responses) == {201: 1, 400: RACERS - 1}
+    assert {r.json()["code"] for r in responses if r.status_code == 400} == {"email_taken"}
+    assert await count_users(app) == 1
