@@ -66,7 +66,7 @@ def none_api(tmp_path_factory: pytest.TempPathFactory, fronts: tuple[int, int]) 
 
 
 @pytest.fixture(scope="module")
-def playwright() -> Iterator[Any]:
+def driver() -> Iterator[Any]:
     require_chromium()
     from playwright.sync_api import sync_playwright
 
@@ -75,16 +75,16 @@ def playwright() -> Iterator[Any]:
 
 
 @pytest.fixture(scope="module")
-def browser(playwright: Any) -> Iterator[Any]:
-    chromium = playwright.chromium.launch(
+def chromium(driver: Any) -> Iterator[Any]:
+    browser = driver.chromium.launch(
         executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
     )
-    yield chromium
-    chromium.close()
+    yield browser
+    browser.close()
 
 
 @pytest.fixture(scope="module")
-def third_party_profile(playwright: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+def third_party_profile(driver: Any, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A browser profile that accepts third-party cookies, as Chrome's default profile does.
 
     Playwright's contexts are incognito-like, where Chromium blocks every third-party cookie
@@ -94,7 +94,7 @@ def third_party_profile(playwright: Any, tmp_path_factory: pytest.TempPathFactor
     (profile / "Default").mkdir()
     preferences = {"profile": {"cookie_controls_mode": 0, "block_third_party_cookies": False}}
     (profile / "Default" / "Preferences").write_text(json.dumps(preferences))
-    context = playwright.chromium.launch_persistent_context(
+    context = driver.chromium.launch_persistent_context(
         str(profile), executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
     )
     yield context
@@ -102,12 +102,12 @@ def third_party_profile(playwright: Any, tmp_path_factory: pytest.TempPathFactor
 
 
 @pytest.fixture
-def open_front(browser: Any) -> Iterator[Any]:
+def open_front(chromium: Any) -> Iterator[Any]:
     """open_front(url, api) -> a page of the front end at `url`, its client aimed at `api`."""
     contexts = []
 
     def open_page(url: str, api: str) -> Any:
-        context = browser.new_context()
+        context = chromium.new_context()
         contexts.append(context)
         return _front_page(context.new_page(), url, api)
 

@@ -36,6 +36,7 @@ class OriginRegistry:
         self._dynamic: frozenset[str] = frozenset()
         self._epoch: int | None = None
         self._task: asyncio.Task[None] | None = None
+        self._lock = asyncio.Lock()
 
     @property
     def dynamic(self) -> frozenset[str]:
@@ -49,16 +50,18 @@ class OriginRegistry:
 
     async def refresh(self) -> bool:
         """Reload the run-time origins if the CORS epoch moved; True when it reloaded."""
-        # Read the epoch first: a change committed during the query moves it again, and the
-        # next check reloads once more instead of trusting what may be a stale read.
-        epoch = self._epochs.read(Epoch.CORS)
-        if epoch == self._epoch:
-            return False
-        async with self._db.reader() as db:
-            origins = await service.list_origins(db)
-        self._dynamic = frozenset(origins)
-        self._epoch = epoch
-        return True
+        # One reload at a time: an older read finishing last must not undo a newer one.
+        async with self._lock:
+            # Read the epoch first: a change committed during the query moves it again, and
+            # the next check reloads once more instead of trusting what may be a stale read.
+            epoch = self._epochs.read(Epoch.CORS)
+            if epoch == self._epoch:
+                return False
+            async with self._db.reader() as db:
+                origins = await service.list_origins(db)
+            self._dynamic = frozenset(origins)
+            self._epoch = epoch
+            return True
 
     async def start(self) -> None:
         """Load the run-time origins and watch for changes until `stop`."""
