@@ -19,6 +19,7 @@ from authgate.items.router import router as items_router
 from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
 from authgate.net import ClientResolver
+from authgate.openapi import responses
 from authgate.ops.router import router as ops_router
 from authgate.security.keys import load_secret_key
 from authgate.security.passwords import PasswordHasher
@@ -42,6 +43,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Accounts, log-in sessions and tokens for web, mobile and server clients.",
         lifespan=_lifespan,
         swagger_ui_parameters={"persistAuthorization": True},
+        # Every route can answer 413 (the body limit applies before routing).
+        responses=responses(413),
     )
     _build_state(app, settings)
     install_handlers(app)
@@ -80,6 +83,7 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await app.state.hasher.warm_up()
     await app.state.cors.start()
     try:
         yield

@@ -78,3 +78,17 @@ def _located(errors: list[Any]) -> list[Any]:
     for error in errors:
         error["loc"] = ("body", *error.get("loc", ()))
     return errors
+
+
+async def optional_json_object(request: Request) -> dict[str, Any] | None:
+    """The JSON object in the body, None when there is no body; 415 for another body type."""
+    raw = await request.body()
+    if not raw.strip():
+        return None
+    if not is_json(media_type(request)):
+        raise UnsupportedMediaType()
+    data = await _json(request)
+    if not isinstance(data, dict):
+        problem = {"type": "dict_type", "loc": ("body",), "msg": "Input should be an object"}
+        raise RequestValidationError([{**problem, "input": {}}])
+    return data

@@ -11,7 +11,8 @@ class ErrorBody(BaseModel):
 
 
 class ValidationErrorBody(BaseModel):
-    detail: list[dict[str, Any]]
+    # FastAPI's list of problems for `validation_error`; a localised text for `password_policy`.
+    detail: list[dict[str, Any]] | str
     code: str = "validation_error"
 
 

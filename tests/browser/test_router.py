@@ -417,3 +417,18 @@ async def test_api_info(client):
     korean = (await client.get("/api/info", headers=KO)).json()
     assert korean["description"] != body["description"]
     assert korean["status"] == "operational"
+
+
+async def test_names_whose_normal_form_is_not_a_name_are_refused(client):
+    # U+FDFA is a letter, but NFKC turns it into a phrase with spaces: not comparable.
+    response = await client.post("/signup", json={"username": "\ufdfa" * 3, "password": PASSWORD})
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
+
+
+async def test_login_with_an_impossible_name_is_just_invalid(client):
+    await signup(client, "alice")
+    for name in ("a\u0000b", "\ufdfa", "x" * 600):
+        response = await client.post("/login", json={"username": name, "password": PASSWORD})
+        assert response.status_code == 401
+        assert response.json()["code"] == "invalid_credentials"

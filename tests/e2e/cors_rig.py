@@ -4,11 +4,9 @@ import contextlib
 import functools
 import http.server
 import os
-import socket
 import subprocess
 import sys
 import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,9 +15,9 @@ import httpx
 import pytest
 
 from tests.conftest import IN_CI, TEST_SECRET
+from tests.e2e.served import SRC, TEST_ENV, Server, start_server, stop_server
 from tests.helpers import PASSWORD
 
-REPO = Path(__file__).resolve().parents[2]
 FRONT = Path(__file__).resolve().parent / "front"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -30,7 +28,6 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-START_TIMEOUT = 60.0
 ADMIN = "root"
 
 
@@ -42,26 +39,6 @@ def require_chromium() -> None:
     if IN_CI:
         pytest.fail(reason)
     pytest.skip(reason)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def served_env(data_dir: Path, **settings: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AUTHGATE_")}
-    env.update(
-        PYTHONPATH=str(REPO / "src"),
-        AUTHGATE_DATA_DIR=str(data_dir),
-        AUTHGATE_SECRET_KEY=TEST_SECRET,
-        AUTHGATE_RATE_LIMIT_ENABLED="false",
-        AUTHGATE_ARGON2_TIME_COST="1",
-        AUTHGATE_ARGON2_MEMORY_COST="1024",
-    )
-    env.update({f"AUTHGATE_{k.upper()}": v for k, v in settings.items()})
-    return env
 
 
 @dataclass(frozen=True)
@@ -78,42 +55,21 @@ class Served:
 
 
 @contextlib.contextmanager
-def served(data_dir: Path, *args: str, scheme: str = "http", **settings: str) -> Iterator[Served]:
-    """`authgate serve` on a free port, with an admin `root`."""
-    env = served_env(data_dir, **settings)
-    command = [sys.executable, "-m", "authgate"]
-    created = Served("", env).command("create-admin", ADMIN, "--password-stdin")
+def served(data_dir: Path, *args: str, **settings: str) -> Iterator[Served]:
+    """`authgate serve ARGS` (tests/e2e/served.py) with `settings`, and an admin `root`."""
+    env = {"AUTHGATE_SECRET_KEY": TEST_SECRET}
+    env.update({f"AUTHGATE_{name.upper()}": value for name, value in settings.items()})
+    full_env = {**os.environ, **TEST_ENV, "PYTHONPATH": str(SRC),
+                "AUTHGATE_DATA_DIR": str(data_dir), **env}  # fmt: skip
+    created = Served("", full_env).command("create-admin", ADMIN, "--password-stdin")
     assert created.returncode == 0, created.stderr
-    port = free_port()
-    log = (data_dir / "serve.log").open("wb")
-    process = subprocess.Popen(
-        [*command, "serve", "--port", str(port), *args],
-        env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    base = f"{scheme}://127.0.0.1:{port}"
+    started: list[Server] = []
     try:
-        _wait_healthy(base, process, data_dir / "serve.log")
-        yield Served(base, env)
+        server = start_server(args, data_dir=data_dir, env=env, timeout=None, started=started)
+        yield Served(server.url, full_env)
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-        log.close()
-
-
-def _wait_healthy(base: str, process: subprocess.Popen, log: Path) -> None:
-    deadline = time.monotonic() + START_TIMEOUT
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"authgate serve exited with {process.returncode}:\n{log.read_text()}")
-        with contextlib.suppress(httpx.HTTPError):
-            if httpx.get(f"{base}/health", timeout=1, verify=False).status_code == 200:
-                return
-        time.sleep(0.05)
-    pytest.fail(f"authgate serve did not answer within {START_TIMEOUT} s:\n{log.read_text()}")
+        for server in started:
+            stop_server(server)
 
 
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -77,3 +77,15 @@ async def test_user_ids_are_not_reused(app, client: httpx.AsyncClient, new_clien
         await db.commit()
     second = await signup(new_client(), "frank")
     assert second["id"] > first["id"]
+
+
+async def test_nul_and_odd_names_are_client_errors_on_postgres(client: httpx.AsyncClient) -> None:
+    await signup(client, "grace")
+    response = await client.post("/login", json={"username": "gr\u0000ace", "password": PASSWORD})
+    assert response.status_code == 401
+    response = await client.post("/signup", json={"username": "\ufdfa", "password": PASSWORD})
+    assert response.status_code == 422
+    response = await client.put(
+        "/items/nul", json={"name": "a\u0000b", "size": 1}, headers=csrf_headers(client)
+    )
+    assert response.status_code == 422

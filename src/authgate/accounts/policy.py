@@ -10,6 +10,8 @@ from authgate.errors import AppError
 
 USERNAME_PATTERN = r"^[\w.@+-]{1,150}$"
 USERNAME = re.compile(USERNAME_PATTERN)
+USERNAME_KEY = re.compile(r"^[\w.@+-]+$")
+USERNAME_KEY_MAX = 600  # the username_key column's length
 PASSWORD_MAX_LENGTH = 1024
 # The 20,000 most common passwords, as shipped by Django (BSD licence).
 COMMON_PASSWORDS_FILE = "common-passwords.txt.gz"
@@ -22,6 +24,16 @@ class PasswordPolicyError(AppError):
 def username_key(username: str) -> str:
     """The form in which usernames are unique: `Alice`, `alice` and `ａｌｉｃｅ` are one name."""
     return unicodedata.normalize("NFKC", username).casefold()
+
+
+def is_comparable(username: str) -> bool:
+    """Whether the compared form of `username` is still a name that fits the user table.
+
+    NFKC can turn one character into a phrase with spaces (U+FDFA) or many characters, so the
+    normalised form is checked too: it must keep to the username alphabet and the column.
+    """
+    key = username_key(username)
+    return len(key) <= USERNAME_KEY_MAX and USERNAME_KEY.match(key) is not None
 
 
 def email_key(email: str | None) -> str | None:

@@ -5,7 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
-from authgate.accounts.policy import USERNAME_PATTERN
+from authgate.accounts.policy import USERNAME_PATTERN, is_comparable
 
 
 def _printable(value: str) -> str:
@@ -14,7 +14,15 @@ def _printable(value: str) -> str:
     return value
 
 
-Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN, max_length=150)]
+def _comparable(value: str) -> str:
+    if not is_comparable(value):
+        raise ValueError("the username's normalised form is not a valid username")
+    return value
+
+
+Username = Annotated[
+    str, StringConstraints(pattern=USERNAME_PATTERN, max_length=150), AfterValidator(_comparable)
+]
 Password = Annotated[str, Field(min_length=1, max_length=4096)]
 Name = Annotated[str, StringConstraints(max_length=150), AfterValidator(_printable)]
 LoginName = Annotated[str, Field(min_length=1, max_length=600)]

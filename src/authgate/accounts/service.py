@@ -5,7 +5,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authgate.accounts.models import User
-from authgate.accounts.policy import check_password, email_key, username_key
+from authgate.accounts.policy import check_password, email_key, is_comparable, username_key
 from authgate.accounts.schemas import UserCreate
 from authgate.errors import AppError, InvalidCredentials
 from authgate.security.passwords import PasswordHasher
@@ -62,8 +62,12 @@ async def authenticate(
     db: AsyncSession, hasher: PasswordHasher, username: str, password: str
 ) -> User:
     """The active user with these credentials, or InvalidCredentials, in about the same time."""
-    user = await db.scalar(select(User).where(User.username_key == username_key(username)))
-    await db.commit()  # release the connection's read before hashing
+    user = None
+    # A name no user can have (NUL, control characters...) is not looked up, but still costs a
+    # verify below: PostgreSQL would refuse some of them, and timing must not differ.
+    if is_comparable(username):
+        user = await db.scalar(select(User).where(User.username_key == username_key(username)))
+        await db.commit()  # release the connection's read before hashing
     matches, new_hash = await hasher.verify(password, user.password_hash if user else None)
     if user is None or not matches or not user.is_active:
         raise InvalidCredentials()

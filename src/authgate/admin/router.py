@@ -36,7 +36,7 @@ async def list_users(
     return UserList(users=[UserRead.model_validate(u) for u in users], next=next_cursor)
 
 
-@router.patch("/users/{user_id}", response_model=UserRead, responses=responses(404))
+@router.patch("/users/{user_id}", response_model=UserRead, responses=responses(400, 404))
 async def update_user(
     user_id: UserId, changes: UserAdminUpdate, _: CurrentAdmin, request: Request, db: DbSession
 ) -> UserRead:
@@ -57,7 +57,10 @@ async def list_origins(_: CurrentAdmin, request: Request, db: ReadDbSession) -> 
     "/cors/origins",
     status_code=201,
     response_model=OriginRead,
-    responses={200: {"model": OriginRead, "description": "Already allowed (idempotent)"}},
+    responses={
+        200: {"model": OriginRead, "description": "Already allowed (idempotent)"},
+        **responses(400),
+    },
 )
 async def add_origin(
     data: OriginCreate, _: CurrentAdmin, request: Request, response: Response, db: DbSession

@@ -1,22 +1,32 @@
-"""Pydantic shapes of items."""
+"""Pydantic shapes of items, and the opaque cursor of the item list."""
 
+import base64
+import binascii
+import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from authgate.accounts.schemas import _printable
 
 ITEM_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+ITEM_ID = re.compile(ITEM_ID_PATTERN)
 MAX_SIZE = 2**31 - 1
 
 
+ItemName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+ItemSize = Annotated[int, Field(ge=0, le=MAX_SIZE)]
+
+
 class ItemWrite(BaseModel):
-    name: Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
-    size: Annotated[int, Field(ge=0, le=MAX_SIZE, strict=False)]
+    name: ItemName
+    size: ItemSize
 
 
 class ItemRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     name: str
     size: int
@@ -33,3 +43,24 @@ class ItemResult(BaseModel):
 class ItemList(BaseModel):
     items: list[ItemRead]
     next: str | None
+
+
+def encode_cursor(last_id: str) -> str:
+    """The `next` cursor: the last id of a page, opaque to clients."""
+    return base64.urlsafe_b64encode(last_id.encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> str:
+    """The item id a cursor carries; ValueError (a 422) for anything we did not hand out."""
+    try:
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
+        last_id = raw.decode("ascii")
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("not a cursor from this API") from None
+    if not ITEM_ID.fullmatch(last_id):
+        raise ValueError("not a cursor from this API")
+    return last_id
+
+
+# The id after which a page starts, decoded from `?cursor=` at validation time.
+Cursor = Annotated[str, StringConstraints(max_length=120), AfterValidator(decode_cursor)]

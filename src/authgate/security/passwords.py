@@ -100,6 +100,10 @@ class PasswordHasher:
             # An unusable stored hash (e.g. an imported '!' placeholder) matches nothing.
             return False, None
 
+    async def warm_up(self) -> None:
+        """Make the dummy hash at start-up, so the first unknown user costs no extra hash."""
+        await self._dummy_hash()
+
     async def _dummy_hash(self) -> str:
         if self._dummy is None:
             self._dummy = await self.hash(base64.b64encode(os.urandom(18)).decode())

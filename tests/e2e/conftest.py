@@ -1,0 +1,28 @@
+"""End-to-end fixtures: a real `python -m authgate serve` process on a free port.
+
+`serve(*args, env=...)` starts one (its data folder in a tmp dir), waits until `/health`
+answers, and returns a `Server` (tests/e2e/served.py); every process started is terminated,
+then killed, at teardown. `Server.worker_of(response)` tells which worker served a response.
+"""
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.served import Server, start_server, stop_server
+
+
+@pytest.fixture
+def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
+    """Start `python -m authgate serve ARGS` with `env` added; returns a healthy `Server`."""
+    started: list[Server] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, data_dir: Path | None = None,
+              timeout: float | None = None) -> Server:  # fmt: skip
+        data_dir = data_dir or tmp_path / f"served-{len(started)}"
+        return start_server(args, env=env, data_dir=data_dir, timeout=timeout, started=started)
+
+    yield start
+    for server in started:
+        stop_server(server)
