@@ -91,14 +91,20 @@ cors_cli = typer.Typer(help="Origins allowed at run time, beside AUTHGATE_CORS_O
 cli.add_typer(cors_cli, name="cors")
 
 
-@cors_cli.command("add")
-def cors_add(origin: Annotated[str, typer.Argument(help="scheme://host[:port]")]) -> None:
-    """Allow ORIGIN; running servers honour it within 2 seconds."""
-    from authgate.cors import commands
+def _migrated_settings() -> Settings:
     from authgate.migrate import upgrade
 
     settings = load_settings()
     upgrade(settings)
+    return settings
+
+
+@cors_cli.command("add")
+def cors_add(origin: Annotated[str, typer.Argument(help="scheme://host[:port]")]) -> None:
+    """Allow ORIGIN; running servers honour it within 2 seconds."""
+    from authgate.cors import commands
+
+    settings = _migrated_settings()
     try:
         origin, created = asyncio.run(commands.add(settings, origin))
     except ValueError as exc:
@@ -111,10 +117,8 @@ def cors_add(origin: Annotated[str, typer.Argument(help="scheme://host[:port]")]
 def cors_list() -> None:
     """List the allowed origins: from settings, then those added at run time."""
     from authgate.cors import commands
-    from authgate.migrate import upgrade
 
-    settings = load_settings()
-    upgrade(settings)
+    settings = _migrated_settings()
     for origin in settings.cors_origins:
         typer.echo(f"{origin}\tsettings")
     if settings.cors_origin_regex:
@@ -128,10 +132,8 @@ def cors_remove(origin: Annotated[str, typer.Argument(help="scheme://host[:port]
     """Stop allowing ORIGIN (one added at run time); running servers honour it within 2 s."""
     from authgate.cors import commands
     from authgate.errors import NotFound
-    from authgate.migrate import upgrade
 
-    settings = load_settings()
-    upgrade(settings)
+    settings = _migrated_settings()
     try:
         asyncio.run(commands.remove(settings, origin))
     except ValueError as exc:

@@ -1,6 +1,20 @@
 """Liveness and readiness, with the database up and with it unreachable."""
 
+import asyncio
+import threading
+
 from tests.apps import running_app
+
+
+async def settle_sqlite_threads(before: set[threading.Thread]) -> None:
+    """Let aiosqlite's threads of failed connections finish while the event loop still runs.
+
+    A failed connect leaves its thread a clean-up step that answers the event loop; if the
+    test's loop closes first, that thread raises, and pytest reports it in the next test.
+    """
+    for thread in set(threading.enumerate()) - before:
+        if thread.name.endswith("(_connection_worker_thread)"):
+            await asyncio.to_thread(thread.join, 10)
 
 
 async def test_health(client):
@@ -22,6 +36,7 @@ async def test_an_unreachable_database_is_503_not_500(make_settings, tmp_path):
         database_url=f"sqlite+aiosqlite:///{tmp_path / 'missing' / 'db.sqlite'}",
         rate_limit_enabled=False,
     )
+    threads = set(threading.enumerate())
     async with running_app(settings) as (_, client):
         ready = await client.get("/ready")
         assert ready.status_code == 503
@@ -38,3 +53,4 @@ async def test_an_unreachable_database_is_503_not_500(make_settings, tmp_path):
                 "detail": "서비스를 일시적으로 사용할 수 없습니다.",
                 "code": "service_unavailable",
             }
+    await settle_sqlite_threads(threads)

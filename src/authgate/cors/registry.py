@@ -18,6 +18,8 @@ from authgate.epochs import Epoch, Epochs
 from authgate.settings import Settings
 
 POLL_INTERVAL = 0.5  # seconds; the contract gives every process 2 s to honour a change
+RETRY_AFTER_FAILURE = 5.0  # seconds: no hammering of a database that is down
+STOP_TIMEOUT = 5.0
 log = logging.getLogger("authgate.cors")
 
 
@@ -36,6 +38,7 @@ class OriginRegistry:
         self._dynamic: frozenset[str] = frozenset()
         self._epoch: int | None = None
         self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
 
     @property
@@ -65,23 +68,35 @@ class OriginRegistry:
 
     async def start(self) -> None:
         """Load the run-time origins and watch for changes until `stop`."""
-        await self._refresh_logged()
-        self._task = asyncio.create_task(self._watch(), name="authgate-cors-origins")
+        delay = self._interval if await self._refresh_logged() else RETRY_AFTER_FAILURE
+        self._stopping = asyncio.Event()
+        self._task = asyncio.create_task(self._watch(delay), name="authgate-cors-origins")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Stop watching; a reload under way may finish first (within `STOP_TIMEOUT`)."""
+        if self._task is None:
+            return
+        # Not a bare cancel: a database call cut short leaves its driver thread answering an
+        # event loop that may be closed by then.
+        self._stopping.set()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(self._task, STOP_TIMEOUT)
+        self._task = None
 
-    async def _watch(self) -> None:
-        while True:
-            await asyncio.sleep(self._interval)
-            await self._refresh_logged()
+    async def _watch(self, delay: float) -> None:
+        while not await self._stopped_within(delay):
+            delay = self._interval if await self._refresh_logged() else RETRY_AFTER_FAILURE
 
-    async def _refresh_logged(self) -> None:
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        return self._stopping.is_set()
+
+    async def _refresh_logged(self) -> bool:
         try:
             await self.refresh()
         except Exception as exc:  # the database may be down: keep the last set, retry later
             log.warning("could not reload the CORS origins: %s", type(exc).__name__)
+            return False
+        return True
