@@ -8,6 +8,7 @@ from importlib.metadata import version
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, ProcessCollector
 
+from authgate.accounts.router import router as accounts_router
 from authgate.admin.router import router as admin_router
 from authgate.browser.router import router as browser_router
 from authgate.cors.middleware import RegistryCORSMiddleware, middleware_options
@@ -25,6 +26,8 @@ from authgate.security.keys import load_secret_key
 from authgate.security.passwords import PasswordHasher
 from authgate.security.ratelimit import Limits
 from authgate.security.tokens import TokenCodec
+from authgate.sessions.router import jwks_router
+from authgate.sessions.router import router as tokens_router
 from authgate.sessions.store import SessionStore
 from authgate.settings import Settings
 
@@ -50,6 +53,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_handlers(app)
     for router in (browser_router, items_router, ops_router, admin_router):
         app.include_router(router)
+    for router in (accounts_router, tokens_router, jwks_router):
+        app.include_router(router)
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
     # 1. standard headers: times everything and decorates every answer, preflights and 413s too;
     # 2. CORS: answers preflights, and marks every answer for allowed origins, errors and 413s
@@ -72,7 +77,7 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
     state.epochs = Epochs(settings.data_dir)
     state.secret_key = load_secret_key(settings)
     state.hasher = PasswordHasher(settings)
-    state.tokens = TokenCodec(settings, state.secret_key)
+    state.tokens = TokenCodec(settings, state.secret_key, state.epochs)
     state.sessions = SessionStore(state.db, state.epochs)
     state.clients = ClientResolver(settings.trusted_proxies)
     state.cors = OriginRegistry(settings, state.db, state.epochs)

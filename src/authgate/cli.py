@@ -1,7 +1,8 @@
-"""The `authgate` command: serve, migrate, create-admin, cors."""
+"""The `authgate` command: serve, migrate, create-admin, keys, import-users, cors."""
 
 import asyncio
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,6 +11,8 @@ from pydantic import ValidationError
 from authgate.settings import Settings
 
 cli = typer.Typer(help="authgate: accounts, sessions and tokens.", no_args_is_help=True)
+keys_cli = typer.Typer(help="JWT signing keys (EdDSA, ES256, RS256).", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
 
 
 def load_settings() -> Settings:
@@ -143,6 +146,63 @@ def cors_remove(origin: Annotated[str, typer.Argument(help="scheme://host[:port]
         typer.secho(f"authgate: {origin} is not a run-time origin", err=True, fg="red")
         raise typer.Exit(1) from None
     typer.echo(f"removed {origin}")
+
+
+@keys_cli.command("rotate")
+def rotate_keys() -> None:
+    """Sign with a new key; tokens signed by the previous one verify until they expire."""
+    from authgate.epochs import Epoch, Epochs
+    from authgate.security.keyring import HMAC, key_folder, rotate
+
+    settings = load_settings()
+    if settings.jwt_algorithm == HMAC:
+        typer.secho(
+            "authgate: HS256 signs with AUTHGATE_SECRET_KEY and has no key pair to rotate; "
+            "set AUTHGATE_JWT_ALGORITHM to EdDSA, ES256 or RS256 to use rotating keys",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(1)
+    kid, pruned = rotate(
+        key_folder(settings), settings.jwt_algorithm, settings.access_token_lifetime
+    )
+    # Running servers on this data folder reload their keys before their next token.
+    Epochs(settings.data_dir).bump(Epoch.KEYS)
+    typer.echo(f"new {settings.jwt_algorithm} signing key {kid}")
+    if pruned:
+        typer.echo(f"removed retired keys: {', '.join(pruned)}")
+
+
+@cli.command("import-users")
+def import_users(
+    file: Annotated[Path, typer.Argument(help="JSON written by `manage.py dumpdata auth.User`")],
+) -> None:
+    """Import users from a Django `dumpdata auth.User` export; existing names are skipped."""
+    from authgate.accounts.importer import ImportFormatError, import_into, parse_export
+    from authgate.migrate import upgrade
+
+    settings = load_settings()
+    try:
+        users = parse_export(file.read_bytes())
+    except OSError as exc:
+        typer.secho(f"authgate: cannot read {file}: {exc.strerror}", err=True, fg="red")
+        raise typer.Exit(1) from None
+    except ImportFormatError as exc:
+        typer.secho(
+            f"authgate: {file} is not a Django user export: {exc}. Nothing was imported.",
+            err=True,
+            fg="red",
+        )
+        raise typer.Exit(1) from None
+    upgrade(settings)
+    report = asyncio.run(import_into(settings, users))
+    for name in report.skipped:
+        typer.echo(f"skipped {name!r}: a user with that name already exists")
+    for name in report.without_email:
+        typer.echo(f"imported {name!r} without an e-mail address: another user has it")
+    for name in report.unusable_password:
+        typer.echo(f"imported {name!r} with a password hash authgate cannot verify: reset it")
+    typer.echo(f"imported {len(report.imported)} users, skipped {len(report.skipped)}")
 
 
 def main() -> None:

@@ -21,6 +21,7 @@ SLOT = struct.Struct("<Q")
 class Epoch(IntEnum):
     AUTH = 0  # sessions and users: drop cached session states
     CORS = 1  # run-time CORS origins: reload the registry
+    KEYS = 2  # JWT signing keys: `authgate keys rotate` made a new one, reload the key folder
 
 
 class Epochs:

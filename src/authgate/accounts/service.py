@@ -1,13 +1,14 @@
 """The rules about users: registration, authentication, profile and password changes."""
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authgate.accounts.models import User
 from authgate.accounts.policy import check_password, email_key, is_comparable, username_key
-from authgate.accounts.schemas import UserCreate
-from authgate.errors import AppError, InvalidCredentials
+from authgate.accounts.schemas import UserCreate, UserUpdate
+from authgate.epochs import Epoch, Epochs
+from authgate.errors import AppError, InvalidCredentials, NotFound
 from authgate.security.passwords import PasswordHasher
 
 
@@ -89,3 +90,36 @@ async def change_password(
     user.password_hash = await hasher.hash(new)
     db.add(user)
     await db.commit()
+
+
+async def update_profile(db: AsyncSession, epochs: Epochs, user_id: int, data: UserUpdate) -> User:
+    """Change the fields present in `data`; a new e-mail address is no longer verified."""
+    user = await db.get(User, user_id)
+    if user is None:
+        raise NotFound()
+    changes = data.model_dump(exclude_unset=True)
+    if "email" in changes:
+        if email_key(changes["email"]) != user.email_key:
+            user.email_verified = False
+        user.email, user.email_key = changes["email"], email_key(changes["email"])
+    for name in ("first_name", "last_name"):
+        if name in changes:
+            setattr(user, name, changes[name] or "")
+    try:
+        await db.commit()
+    except IntegrityError:
+        await db.rollback()
+        raise EmailTaken() from None
+    # Cached session states hold a snapshot of the user: let every worker reload it.
+    epochs.bump(Epoch.AUTH)
+    return user
+
+
+async def delete_user(db: AsyncSession, epochs: Epochs, user_id: int) -> None:
+    """Delete a user; the database cascades to their sessions, refresh tokens and items."""
+    result = await db.execute(delete(User).where(User.id == user_id))
+    await db.commit()
+    if not result.rowcount:
+        raise NotFound()
+    # The sessions are gone: no worker may keep honouring their cached states.
+    epochs.bump(Epoch.AUTH)

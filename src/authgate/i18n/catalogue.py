@@ -78,6 +78,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The service is temporarily unavailable.",
         "ko": "서비스를 일시적으로 사용할 수 없습니다.",
     },
+    "unsupported_grant_type": {
+        "en": "Only the password grant is supported here.",
+        "ko": "이곳에서는 password 그랜트만 지원합니다.",
+    },
     "internal_error": {
         "en": "An unexpected error occurred.",
         "ko": "예기치 않은 오류가 발생했습니다.",

@@ -4,10 +4,13 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import jwt
 
+from authgate.epochs import Epochs
 from authgate.errors import TokenExpired, TokenInvalid
+from authgate.security.keyring import KeyRing
 from authgate.settings import Settings
 
 ACCESS = "access"
@@ -23,11 +26,10 @@ class AccessClaims:
 
 
 class TokenCodec:
-    def __init__(self, settings: Settings, secret_key: str) -> None:
+    def __init__(self, settings: Settings, secret_key: str, epochs: Epochs | None = None) -> None:
         self._settings = settings
         self._algorithm = settings.jwt_algorithm
-        self._signing_key: object = secret_key
-        self._verifying_key: object = secret_key
+        self.keys = KeyRing(settings, secret_key, epochs)
 
     @property
     def access_lifetime(self) -> int:
@@ -45,14 +47,23 @@ class TokenCodec:
             "aud": self._settings.jwt_audience,
             "typ": ACCESS,
         }
-        return jwt.encode(claims, self._signing_key, algorithm=self._algorithm)  # type: ignore[arg-type]
+        key = self.keys.current()
+        return jwt.encode(claims, key.signing, algorithm=self._algorithm, headers={"kid": key.kid})
+
+    def jwks(self) -> dict[str, Any]:
+        return self.keys.jwks()
 
     def decode_access(self, token: str, now: datetime) -> AccessClaims:
         """Verify an access token at `now`; every failure is TokenInvalid or TokenExpired."""
         try:
-            claims = jwt.decode(
+            # The kid only picks a key of the configured algorithm; it is never trusted beyond.
+            # With a single key (no rotation under way) the header is not parsed twice.
+            key = self.keys.single() or self.keys.get(jwt.get_unverified_header(token).get("kid"))
+            if key is None:
+                raise TokenInvalid()
+            decoded = jwt.decode_complete(
                 token,
-                self._verifying_key,  # type: ignore[arg-type]
+                key.verifying,
                 algorithms=[self._algorithm],  # pinned: no "none", no HS/RS confusion
                 audience=self._settings.jwt_audience,
                 issuer=self._settings.jwt_issuer,
@@ -63,7 +74,8 @@ class TokenCodec:
                     "verify_iat": False,
                 },
             )
-            if claims["typ"] != ACCESS:
+            claims = decoded["payload"]
+            if decoded["header"].get("kid") != key.kid or claims["typ"] != ACCESS:
                 raise TokenInvalid()
             parsed = AccessClaims(
                 user_id=int(claims["sub"]),

@@ -5,6 +5,7 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
 
 from authgate.errors import (
     AppError,
@@ -18,6 +19,7 @@ from authgate.security.csrf import CSRF_HEADER, UNSAFE_METHODS, is_valid
 from authgate.sessions import transport
 from authgate.sessions.service import extend_session, hash_secret
 from authgate.sessions.store import AuthUser, SessionState
+from authgate.sessions.tokens import check_access
 from authgate.sessions.transport import CSRF_COOKIE, SESSION_COOKIE, queue_session_cookies
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
@@ -32,7 +34,14 @@ class Principal:
     via: Literal["bearer", "cookie"]
 
 
-async def optional_session(request: Request) -> Principal | None:
+# Documents Bearer auth in OpenAPI so that the Authorize button of /docs logs in through
+# /account/token. It never refuses anything (auto_error=False): the checks are ours, below.
+oauth2_scheme = OAuth2PasswordBearer(tokenUrl="account/token", auto_error=False)
+
+
+async def optional_session(
+    request: Request, _documented: Annotated[str | None, Depends(oauth2_scheme)] = None
+) -> Principal | None:
     """The caller's live session, None when no credentials were sent; bad ones raise."""
     authorization = request.headers.get("authorization")
     if authorization is not None:
@@ -65,15 +74,11 @@ async def current_admin(user: Annotated[AuthUser, Depends(current_user)]) -> Aut
 
 async def _bearer(request: Request, token: str) -> Principal:
     state = request.app.state
-    now = state.clock()
     try:
-        claims = state.tokens.decode_access(token, now)
+        session = await check_access(state.tokens, state.sessions, token, state.clock())
     except AppError as exc:
         exc.headers = BEARER_CHALLENGE
         raise
-    session = await _live(request, await state.sessions.by_id(claims.session_id), BEARER_CHALLENGE)
-    if session.kind != "token" or session.user.id != claims.user_id:
-        raise TokenRevoked(headers=BEARER_CHALLENGE)
     return Principal(session.user, session, "bearer")
 
 

@@ -82,6 +82,26 @@ async def end_user_sessions(
     return result.rowcount or 0
 
 
+async def end_own_session(
+    db: AsyncSession, epochs: Epochs, user_id: int, session_id: uuid.UUID, now: datetime
+) -> bool:
+    """End `session_id` if it is a live session of `user_id`; False when it is not one."""
+    result = await db.execute(
+        update(LoginSession)
+        .where(
+            LoginSession.id == session_id,
+            LoginSession.user_id == user_id,
+            LoginSession.ended_at.is_(None),
+            LoginSession.expires_at > now,
+        )
+        .values(ended_at=now)
+    )
+    await db.commit()
+    if result.rowcount:
+        epochs.bump(Epoch.AUTH)
+    return bool(result.rowcount)
+
+
 async def live_sessions(db: AsyncSession, user_id: int, now: datetime) -> list[LoginSession]:
     rows = await db.scalars(
         select(LoginSession)

@@ -1,0 +1,85 @@
+"""/account routes about the user: create the account, read and edit it, password, deletion."""
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request, Response
+
+from authgate.accounts import service as accounts
+from authgate.accounts.models import User
+from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
+from authgate.bodies import parse_body
+from authgate.browser.schemas import Message
+from authgate.db import DbSession
+from authgate.errors import Forbidden, TokenRevoked, language_of
+from authgate.i18n import translate
+from authgate.openapi import form_or_json, responses
+from authgate.sessions import service as sessions
+from authgate.sessions.dependencies import CurrentSession, CurrentUser
+
+router = APIRouter(prefix="/account", tags=["accounts"])
+UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+@router.post(
+    "/create-account",
+    status_code=201,
+    response_model=UserRead,
+    openapi_extra=form_or_json(UserCreate),
+    responses=responses(400, 413, 415, 422, 429),
+)
+async def create_account(request: Request, db: DbSession) -> UserRead:
+    """Create an account; log in next with /account/login. The password is never returned."""
+    data = await parse_body(request, UserCreate)
+    state = request.app.state
+    await state.limits.hit_signup(state.clients.client_ip(request))
+    user = await accounts.register(
+        db, state.hasher, data, min_length=state.settings.password_min_length
+    )
+    return UserRead.model_validate(user)
+
+
+@router.get("/me", response_model=UserRead, responses=responses(401))
+async def read_me(user: CurrentUser) -> UserRead:
+    """Your own account."""
+    return UserRead.model_validate(user)
+
+
+@router.patch("/me", response_model=UserRead, responses=responses(400, 401, 403, 422))
+async def update_me(
+    data: UserUpdate, request: Request, db: DbSession, user: CurrentUser
+) -> UserRead:
+    """Change your e-mail address or names; a new e-mail address is not verified yet."""
+    updated = await accounts.update_profile(db, request.app.state.epochs, user.id, data)
+    return UserRead.model_validate(updated)
+
+
+@router.post("/change-password", response_model=Message, responses=responses(400, 401, 403, 422))
+async def change_password(
+    data: PasswordChange, request: Request, db: DbSession, principal: CurrentSession
+) -> Message:
+    """Change your password; every other session of yours ends, this one stays."""
+    state = request.app.state
+    user = await db.get(User, principal.user.id)
+    if user is None:
+        raise TokenRevoked()
+    await accounts.change_password(
+        db, state.hasher, user, data.old_password, data.new_password,
+        min_length=state.settings.password_min_length,
+    )  # fmt: skip
+    await sessions.end_user_sessions(
+        db, state.epochs, user.id, state.clock(), keep=principal.session.id
+    )
+    return Message(message=translate("password_changed", language_of(request)))
+
+
+@router.delete(
+    "/delete-account/{user_id}", status_code=204, responses=responses(401, 403, 404, 422)
+)
+async def delete_account(
+    user_id: UserId, request: Request, db: DbSession, user: CurrentUser
+) -> Response:
+    """Delete an account (yours, or any as admin) with its sessions and items."""
+    if user_id != user.id and not user.is_admin:
+        raise Forbidden()
+    await accounts.delete_user(db, request.app.state.epochs, user_id)
+    return Response(status_code=204)

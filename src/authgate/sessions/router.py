@@ -1,0 +1,190 @@
+"""/account token routes (log-in, OAuth2 token, refresh, verify, log-out, sessions) and the JWKS."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Path, Request, Response
+from fastapi.responses import JSONResponse
+
+from authgate.accounts import service as accounts
+from authgate.accounts.policy import username_key
+from authgate.accounts.schemas import Credentials, LoginName
+from authgate.bodies import parse_body
+from authgate.browser.schemas import Message
+from authgate.db import DbSession, ReadDbSession
+from authgate.errors import AppError, InvalidCredentials, NotFound, language_of
+from authgate.i18n import translate
+from authgate.openapi import form_or_json, responses
+from authgate.sessions import service as sessions
+from authgate.sessions import tokens
+from authgate.sessions.dependencies import CurrentSession
+from authgate.sessions.schemas import (
+    OAuth2Error,
+    OAuth2Token,
+    RefreshRequest,
+    RefreshResult,
+    SessionRead,
+    TokenLogin,
+    Verified,
+    VerifyRequest,
+)
+from authgate.settings import Settings
+
+router = APIRouter(prefix="/account", tags=["tokens"])
+jwks_router = APIRouter(tags=["tokens"])
+# Documented as a UUID but not enforced by FastAPI: a malformed id answers 404, like an unknown one.
+SessionId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
+OAUTH2_ERRORS = {400: {"model": OAuth2Error, "description": "RFC 6749 error (`invalid_grant`)"}}
+
+
+def _lifetimes(settings: Settings) -> tokens.Lifetimes:
+    return tokens.Lifetimes(settings.refresh_token_lifetime, settings.rotate_refresh_tokens)
+
+
+async def _log_in(
+    request: Request, db: DbSession, username: str, password: str
+) -> tokens.TokenPair:
+    state = request.app.state
+    ip = state.clients.client_ip(request)
+    async with state.limits.login_attempt(username_key(username), ip):
+        user = await accounts.authenticate(db, state.hasher, username, password)
+    return await tokens.open_token_session(
+        db, state.tokens, user, _lifetimes(state.settings),
+        now=state.clock(), user_agent=request.headers.get("user-agent", ""), ip=ip,
+    )  # fmt: skip
+
+
+@router.post(
+    "/login",
+    response_model=TokenLogin,
+    openapi_extra=form_or_json(Credentials),
+    responses=responses(401, 413, 415, 422, 429),
+)
+async def login(request: Request, db: DbSession) -> TokenLogin:
+    """Log in with username and password (JSON or form); returns an access and a refresh token."""
+    data = await parse_body(request, Credentials)
+    pair = await _log_in(request, db, data.username, data.password)
+    message = translate("login_success", language_of(request))
+    return TokenLogin(
+        message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
+    )
+
+
+@router.post(
+    "/token", response_model=OAuth2Token, responses={**OAUTH2_ERRORS, **responses(422, 429)}
+)
+async def token(
+    request: Request,
+    db: DbSession,
+    username: Annotated[LoginName, Form()],
+    password: Annotated[str, Form(min_length=1, max_length=4096)],
+    grant_type: Annotated[str | None, Form(max_length=100)] = None,
+) -> Any:
+    """OAuth2 password grant (form body): the log-in behind the Authorize button of /docs."""
+    if grant_type not in (None, "password"):
+        return _oauth2_error(request, "unsupported_grant_type", AppError("unsupported_grant_type"))
+    try:
+        pair = await _log_in(request, db, username, password)
+    except InvalidCredentials as exc:
+        return _oauth2_error(request, "invalid_grant", exc)
+    return OAuth2Token(
+        access_token=pair.access, refresh_token=pair.refresh or "", expires_in=pair.expires_in
+    )
+
+
+def _oauth2_error(request: Request, error: str, exc: AppError) -> JSONResponse:
+    body = {"error": error, "code": exc.code, "detail": exc.detail(language_of(request))}
+    return JSONResponse(body, status_code=400)
+
+
+@router.post(
+    "/refresh",
+    response_model=RefreshResult,
+    response_model_exclude_none=True,
+    openapi_extra=form_or_json(RefreshRequest),
+    responses=responses(401, 413, 415, 422),
+)
+async def refresh(request: Request, db: DbSession) -> RefreshResult:
+    """A new access token for a refresh token; with rotation, a new refresh token too."""
+    data = await parse_body(request, RefreshRequest)
+    state = request.app.state
+    pair = await tokens.refresh_tokens(
+        db, state.epochs, state.tokens, data.refresh, _lifetimes(state.settings), state.clock()
+    )
+    return RefreshResult(access=pair.access, refresh=pair.refresh)
+
+
+@router.post(
+    "/verify",
+    response_model=Verified,
+    openapi_extra=form_or_json(VerifyRequest),
+    responses=responses(401, 413, 415, 422),
+)
+async def verify(request: Request, db: ReadDbSession) -> Verified:
+    """Check an access or refresh token without using it: `{}` when it is good."""
+    data = await parse_body(request, VerifyRequest)
+    state = request.app.state
+    if tokens.is_refresh_shaped(data.token):
+        await tokens.check_refresh(db, data.token, state.clock())
+    else:
+        await tokens.check_access(state.tokens, state.sessions, data.token, state.clock())
+    return Verified()
+
+
+@router.post(
+    "/logout",
+    response_model=Message,
+    openapi_extra=form_or_json(RefreshRequest),
+    responses=responses(401, 403, 413, 415, 422),
+)
+async def logout(request: Request, db: DbSession, principal: CurrentSession) -> Message:
+    """End the session of your refresh token: it and your access token stop working at once."""
+    data = await parse_body(request, RefreshRequest)
+    state = request.app.state
+    await tokens.logout(
+        db, state.epochs, data.refresh, principal.user.id, principal.session.id, state.clock()
+    )
+    return Message(message=translate("logout_success", language_of(request)))
+
+
+@router.post("/logout-all", response_model=Message, responses=responses(401, 403))
+async def logout_all(request: Request, db: DbSession, principal: CurrentSession) -> Message:
+    """End every session of your account, on every device, this one included."""
+    state = request.app.state
+    await sessions.end_user_sessions(db, state.epochs, principal.user.id, state.clock())
+    return Message(message=translate("logout_all_success", language_of(request)))
+
+
+@router.get("/sessions", response_model=list[SessionRead], responses=responses(401))
+async def list_sessions(
+    request: Request, db: ReadDbSession, principal: CurrentSession
+) -> list[SessionRead]:
+    """Your live sessions, newest first; `current` marks the one making this request."""
+    found = await sessions.live_sessions(db, principal.user.id, request.app.state.clock())
+    current = principal.session.id
+    return [SessionRead.of(session, current=session.id == current) for session in found]
+
+
+@router.delete("/sessions/{session_id}", status_code=204, responses=responses(401, 403, 404, 422))
+async def end_session(
+    session_id: SessionId, request: Request, db: DbSession, principal: CurrentSession
+) -> Response:
+    """End one of your sessions (log a device out); someone else's or an unknown id is 404."""
+    try:
+        wanted = uuid.UUID(session_id)
+    except ValueError:
+        raise NotFound() from None
+    state = request.app.state
+    if not await sessions.end_own_session(
+        db, state.epochs, principal.user.id, wanted, state.clock()
+    ):
+        raise NotFound()
+    return Response(status_code=204)
+
+
+@jwks_router.get("/.well-known/jwks.json")
+async def jwks(request: Request, response: Response) -> dict[str, Any]:
+    """The public keys that verify access tokens, by `kid` (empty with HS256)."""
+    # Short-lived in caches: after `authgate keys rotate` a new kid signs at once.
+    response.headers["Cache-Control"] = "public, max-age=60"
+    return request.app.state.tokens.jwks()
