@@ -96,6 +96,10 @@ async def test_the_csrf_token_is_echoed_for_spas_on_other_origins(
     )
     assert response.status_code == 201
     assert response.headers["x-csrf-token"] == token
+    # After a page reload, the SPA asks who it is and learns the token again.
+    response = await client.get("/account/me", headers={"Origin": APP})
+    assert response.status_code == 200
+    assert response.headers["x-csrf-token"] == token
     response = await client.get("/items/foo", headers={"Origin": APP})
     assert "x-csrf-token" not in response.headers  # no session used, nothing to tell
 

@@ -10,11 +10,14 @@ import json
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
+import fastapi_offline
 import pytest
 
 from tests.e2e.cors_rig import (
+    ADMIN,
     CHROMIUM,
     CHROMIUM_ARGS,
     Served,
@@ -27,6 +30,7 @@ from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.browser]
 RUN_TIME_DEADLINE = 2.0  # seconds: the contract's bound for every instance
+ME = "/account/me"
 
 
 @pytest.fixture(scope="module")
@@ -284,3 +288,55 @@ def test_cross_site_fails_with_samesite_lax(
     written = call(page, "putItem(a[0], 'x', 1)", name)
     assert written["status"] == 401, written
     assert written["body"]["code"] == "not_authenticated"
+
+
+def test_docs_authorize_logs_in_through_the_token_route_and_calls_me(
+    chromium: Any, lax_server: Served
+) -> None:
+    """Swagger UI at /docs: Authorize (OAuth2 password grant), then GET /account/me."""
+    context = chromium.new_context()
+    try:
+        page = context.new_page()
+        serve_swagger_ui_locally(page)
+        page.goto(f"{lax_server.base}/docs")
+        page.locator("button.authorize").first.click()
+        page.fill("#oauth_username", ADMIN)
+        page.fill("#oauth_password", PASSWORD)
+        with page.expect_response(lambda r: r.url.endswith("/account/token")) as token:
+            page.locator(".auth-btn-wrapper button.authorize").click()
+        assert token.value.status == 200
+        assert set(token.value.json()) >= {"access_token", "refresh_token", "token_type"}
+        page.locator(".auth-btn-wrapper button.btn-done").click()
+
+        me = page.locator(".opblock-get", has=page.locator(".opblock-summary-path", has_text=ME))
+        me.first.locator(".opblock-summary").click()
+        me.first.locator("button.try-out__btn").click()
+        with page.expect_response(lambda r: r.url.endswith(ME)) as answer:
+            me.first.locator("button.execute").click()
+        assert answer.value.status == 200
+        assert answer.value.request.headers["authorization"].startswith("Bearer ")
+        assert answer.value.json()["username"] == ADMIN
+        status = me.first.locator(".live-responses-table tr.response .response-col_status").first
+        assert status.inner_text().strip() == "200"
+    finally:
+        context.close()
+
+
+def serve_swagger_ui_locally(page: Any) -> None:
+    """Answer /docs' requests for Swagger UI's files (a CDN) from a local copy of them.
+
+    This machine reaches no CDN; a user's browser would. The page, its OpenAPI document and
+    every call it makes are the served authgate's own.
+    """
+    static = Path(fastapi_offline.__file__).parent / "static"
+
+    def fulfil(route: Any) -> None:
+        name = route.request.url.rsplit("/", 1)[-1]
+        files = {"swagger-ui-bundle.js": "swagger-ui-bundle.js", "swagger-ui.css": "swagger-ui.css"}
+        if name in files:
+            route.fulfill(path=str(static / files[name]))
+        else:
+            route.fulfill(path=str(static / "favicon.png"))
+
+    page.route("https://cdn.jsdelivr.net/**", fulfil)
+    page.route("https://fastapi.tiangolo.com/**", fulfil)
