@@ -51,9 +51,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     _build_state(app, settings)
     install_handlers(app)
-    for router in (browser_router, items_router, ops_router, admin_router):
-        app.include_router(router)
-    for router in (accounts_router, tokens_router, jwks_router):
+    # Routes are tried in order, at a cost for each one tried (a tenth of a bare request's
+    # time for the last ones): the busiest first. No two routers share a path, so the order
+    # changes nothing else.
+    routers = (
+        ops_router,
+        accounts_router,
+        tokens_router,
+        items_router,
+        browser_router,
+        admin_router,
+        jwks_router,
+    )
+    for router in routers:
         app.include_router(router)
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
     # 1. standard headers: times everything and decorates every answer, preflights and 413s too;

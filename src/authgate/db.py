@@ -1,12 +1,14 @@
 """The data layer's plumbing: declarative base, portable types, engine and session factories."""
 
+import sqlite3
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import DateTime, MetaData, PoolResetState, event
 from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -15,6 +17,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util import await_only
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -55,7 +58,8 @@ def utcnow() -> datetime:
 
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Pool resets are done by `_tune_sqlite`'s handler, only when needed.
+        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
         _tune_sqlite(engine)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
@@ -81,10 +85,24 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
         # Writers take the lock up front: a deferred transaction that reads and then writes
         # fails at once with SQLITE_BUSY when another process wrote in between, whereas
         # BEGIN IMMEDIATE waits for the busy timeout. Read-only sessions stay deferred.
-        if connection.get_execution_options().get("authgate_readonly"):
-            connection.exec_driver_sql("BEGIN")
-        else:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        readonly = connection.get_execution_options().get("authgate_readonly")
+        _begin(connection, "BEGIN" if readonly else "BEGIN IMMEDIATE")
+
+    @event.listens_for(engine.sync_engine.pool, "reset")
+    def on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+        # The pool's own reset rolls back every connection it gets back, a round trip to the
+        # driver's thread even after a commit; only one still in a transaction needs it.
+        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
+
+
+def _begin(connection: Any, statement: str) -> None:
+    # aiosqlite runs each driver call on its own thread and every call is a round trip to it:
+    # `exec_driver_sql` takes three (cursor, execute, close), the driver's `execute` one.
+    try:
+        await_only(connection.connection.driver_connection.execute(statement))
+    except sqlite3.Error as exc:
+        raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
 class Database:

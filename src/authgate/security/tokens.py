@@ -14,6 +14,7 @@ from authgate.security.keyring import KeyRing
 from authgate.settings import Settings
 
 ACCESS = "access"
+VERIFIED_CACHE_SIZE = 10_000
 REQUIRED_CLAIMS = ("sub", "sid", "jti", "iat", "exp", "iss", "aud", "typ")
 
 
@@ -23,6 +24,7 @@ class AccessClaims:
     session_id: uuid.UUID
     jti: str
     expires_at: int
+    kid: str = ""  # the key that signed it
 
 
 class TokenCodec:
@@ -30,6 +32,10 @@ class TokenCodec:
         self._settings = settings
         self._algorithm = settings.jwt_algorithm
         self.keys = KeyRing(settings, secret_key, epochs)
+        # Checking a JWT costs more than all the rest of an authenticated request, and a client
+        # sends the same access token for minutes: the tokens verified here are remembered, by
+        # their exact text (a token altered in any way is a stranger and is checked in full).
+        self._verified: dict[str, AccessClaims] = {}
 
     @property
     def access_lifetime(self) -> int:
@@ -55,6 +61,19 @@ class TokenCodec:
 
     def decode_access(self, token: str, now: datetime) -> AccessClaims:
         """Verify an access token at `now`; every failure is TokenInvalid or TokenExpired."""
+        parsed = self._verified.get(token)
+        # A remembered token still needs the key that signed it on the ring (a pruned key fails
+        # its tokens at once); expiry is judged here, and revocation by the caller, every time.
+        if parsed is None or self.keys.get(parsed.kid) is None:
+            parsed = self._verify(token)
+            if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                del self._verified[next(iter(self._verified))]  # the oldest
+            self._verified[token] = parsed
+        if parsed.expires_at <= now.timestamp():
+            raise TokenExpired()
+        return parsed
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             # The kid only picks a key of the configured algorithm; it is never trusted beyond.
             # With a single key (no rotation under way) the header is not parsed twice.
@@ -77,14 +96,12 @@ class TokenCodec:
             claims = decoded["payload"]
             if decoded["header"].get("kid") != key.kid or claims["typ"] != ACCESS:
                 raise TokenInvalid()
-            parsed = AccessClaims(
+            return AccessClaims(
                 user_id=int(claims["sub"]),
                 session_id=uuid.UUID(claims["sid"]),
                 jti=str(claims["jti"]),
                 expires_at=int(claims["exp"]),
+                kid=key.kid,
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):
             raise TokenInvalid() from None
-        if parsed.expires_at <= now.timestamp():
-            raise TokenExpired()
-        return parsed

@@ -1,0 +1,1 @@
+"""authgate's benchmark: `python -m bench` (see bench/README.md)."""
