@@ -52,6 +52,7 @@ def test_defaults():
         "ETag",
         "Location",
         "Retry-After",
+        "X-CSRF-Token",  # added by the CORS issue: SPAs on other origins read the token here
     ]
     assert settings.is_sqlite
     assert settings.effective_database_url.endswith(".authgate/authgate.db")

@@ -9,7 +9,10 @@ from fastapi import FastAPI
 from prometheus_client import CollectorRegistry, ProcessCollector
 
 from authgate.accounts.router import router as accounts_router
+from authgate.admin.router import router as admin_router
 from authgate.browser.router import router as browser_router
+from authgate.cors.middleware import RegistryCORSMiddleware, middleware_options
+from authgate.cors.registry import OriginRegistry
 from authgate.db import Database
 from authgate.epochs import Epochs
 from authgate.errors import install_handlers
@@ -57,15 +60,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tokens_router,
         items_router,
         browser_router,
+        admin_router,
         jwks_router,
     )
     for router in routers:
         app.include_router(router)
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
     # 1. standard headers: times everything and decorates every answer, preflights and 413s too;
-    # 2. body limit: refuses oversized bodies before anything reads them.
+    # 2. CORS: answers preflights, and marks every answer for allowed origins, errors and 413s
+    #    included (a browser hides from the page any answer without them, even an error);
+    # 3. body limit: refuses oversized bodies before anything reads them.
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes,
                        default_language=settings.default_language)  # fmt: skip
+    app.add_middleware(RegistryCORSMiddleware, registry=app.state.cors,
+                       **middleware_options(settings))  # fmt: skip
     app.add_middleware(StandardHeadersMiddleware, version=API_VERSION,
                        default_language=settings.default_language)  # fmt: skip
     return app
@@ -82,6 +90,7 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
     state.tokens = TokenCodec(settings, state.secret_key, state.epochs)
     state.sessions = SessionStore(state.db, state.epochs)
     state.clients = ClientResolver(settings.trusted_proxies)
+    state.cors = OriginRegistry(settings, state.db, state.epochs)
     state.limits = Limits(settings)
     state.metrics = CollectorRegistry()
     ProcessCollector(registry=state.metrics)
@@ -90,8 +99,10 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.hasher.warm_up()
+    await app.state.cors.start()
     try:
         yield
     finally:
+        await app.state.cors.stop()
         app.state.hasher.close()
         await app.state.db.dispose()

@@ -1,4 +1,4 @@
-"""The `authgate` command: serve, migrate, create-admin, keys, import-users."""
+"""The `authgate` command: serve, migrate, create-admin, keys, import-users, cors."""
 
 import asyncio
 import sys
@@ -87,6 +87,65 @@ def create_admin(
         typer.secho(f"authgate: {exc}", err=True, fg="red")
         raise typer.Exit(1) from None
     typer.echo(f"created admin {username!r} (id {user_id})")
+
+
+cors_cli = typer.Typer(help="Origins allowed at run time, beside AUTHGATE_CORS_ORIGINS.",
+                       no_args_is_help=True)  # fmt: skip
+cli.add_typer(cors_cli, name="cors")
+
+
+def _migrated_settings() -> Settings:
+    from authgate.migrate import upgrade
+
+    settings = load_settings()
+    upgrade(settings)
+    return settings
+
+
+@cors_cli.command("add")
+def cors_add(origin: Annotated[str, typer.Argument(help="scheme://host[:port]")]) -> None:
+    """Allow ORIGIN; running servers honour it within 2 seconds."""
+    from authgate.cors import commands
+
+    settings = _migrated_settings()
+    try:
+        origin, created = asyncio.run(commands.add(settings, origin))
+    except ValueError as exc:
+        typer.secho(f"authgate: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    typer.echo(f"added {origin}" if created else f"{origin} was already allowed")
+
+
+@cors_cli.command("list")
+def cors_list() -> None:
+    """List the allowed origins: from settings, then those added at run time."""
+    from authgate.cors import commands
+
+    settings = _migrated_settings()
+    for origin in settings.cors_origins:
+        typer.echo(f"{origin}\tsettings")
+    if settings.cors_origin_regex:
+        typer.echo(f"{settings.cors_origin_regex}\tsettings (regex)")
+    for origin in asyncio.run(commands.dynamic(settings)):
+        typer.echo(f"{origin}\trun time")
+
+
+@cors_cli.command("remove")
+def cors_remove(origin: Annotated[str, typer.Argument(help="scheme://host[:port]")]) -> None:
+    """Stop allowing ORIGIN (one added at run time); running servers honour it within 2 s."""
+    from authgate.cors import commands
+    from authgate.errors import NotFound
+
+    settings = _migrated_settings()
+    try:
+        asyncio.run(commands.remove(settings, origin))
+    except ValueError as exc:
+        typer.secho(f"authgate: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    except NotFound:
+        typer.secho(f"authgate: {origin} is not a run-time origin", err=True, fg="red")
+        raise typer.Exit(1) from None
+    typer.echo(f"removed {origin}")
 
 
 @keys_cli.command("rotate")

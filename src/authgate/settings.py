@@ -8,9 +8,12 @@ from typing import Annotated, Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from authgate.cors.origin import normalise_origin
+
 RATE = re.compile(r"^\d+\s*(/|per)\s*\d*\s*(second|minute|hour|day)s?$", re.IGNORECASE)
 DEFAULT_EXPOSE_HEADERS = (
-    "X-Process-Time, X-API-Version, X-Request-ID, Content-Language, ETag, Location, Retry-After"
+    "X-Process-Time, X-API-Version, X-Request-ID, Content-Language, ETag, Location, Retry-After, "
+    "X-CSRF-Token"
 )
 CommaList = Annotated[list[str], NoDecode]
 
@@ -116,6 +119,19 @@ class Settings(BaseSettings):
         if value is not None and len(value) < 32:
             raise ValueError("AUTHGATE_SECRET_KEY must be at least 32 characters")
         return value
+
+    @field_validator("cors_origins")
+    @classmethod
+    def check_origins(cls, value: list[str]) -> list[str]:
+        # Browsers send an origin in one exact form; a listed 'https://app.example/' or
+        # 'https://app.example:443' would silently never match, so refuse or normalise it.
+        normalised = []
+        for origin in value:
+            try:
+                normalised.append(origin if origin == "*" else normalise_origin(origin))
+            except ValueError as exc:
+                raise ValueError(f"AUTHGATE_CORS_ORIGINS: {origin!r}: {exc}") from None
+        return normalised
 
     @field_validator("cors_origin_regex")
     @classmethod

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request, Response
 
 from authgate.accounts import service as accounts
-from authgate.accounts.policy import username_key
+from authgate.accounts.dependencies import authenticate_request
 from authgate.accounts.schemas import Credentials, UserCreate, UserRead
 from authgate.bodies import parse_body
 from authgate.browser.schemas import LoginResult, Message, ServiceInfo, SignupResult
@@ -67,11 +67,7 @@ async def signup(request: Request, response: Response, db: DbSession) -> SignupR
 async def login(request: Request, response: Response, db: DbSession) -> LoginResult:
     """Log in with username and password; sets the session and CSRF cookies."""
     data = await parse_body(request, Credentials)
-    state = request.app.state
-    async with state.limits.login_attempt(
-        username_key(data.username), state.clients.client_ip(request)
-    ):
-        user = await accounts.authenticate(db, state.hasher, data.username, data.password)
+    user = await authenticate_request(request, db, data.username, data.password)
     await _open_cookie_session(request, response, db, user)
     message = translate("login_success", language_of(request))
     return LoginResult(message=message, user=UserRead.model_validate(user))

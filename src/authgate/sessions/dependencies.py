@@ -16,6 +16,7 @@ from authgate.errors import (
     TokenRevoked,
 )
 from authgate.security.csrf import CSRF_HEADER, UNSAFE_METHODS, is_valid
+from authgate.sessions import transport
 from authgate.sessions.service import extend_session, hash_secret
 from authgate.sessions.store import AuthUser, SessionState
 from authgate.sessions.tokens import check_access
@@ -94,6 +95,7 @@ async def _cookie(request: Request, secret: str) -> Principal:
         state.secret_key, secret, request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
     ):
         raise CsrfFailed()
+    transport.queue_csrf_header(request, secret)
     await _renew(request, session, secret)
     return Principal(session.user, session, "cookie")
 

@@ -6,8 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import JSONResponse
 
-from authgate.accounts import service as accounts
-from authgate.accounts.policy import username_key
+from authgate.accounts.dependencies import authenticate_request
 from authgate.accounts.schemas import Credentials, LoginName
 from authgate.bodies import parse_body
 from authgate.browser.schemas import Message
@@ -44,13 +43,11 @@ def _lifetimes(settings: Settings) -> tokens.Lifetimes:
 async def _log_in(
     request: Request, db: DbSession, username: str, password: str
 ) -> tokens.TokenPair:
+    user = await authenticate_request(request, db, username, password)
     state = request.app.state
-    ip = state.clients.client_ip(request)
-    async with state.limits.login_attempt(username_key(username), ip):
-        user = await accounts.authenticate(db, state.hasher, username, password)
     return await tokens.open_token_session(
-        db, state.tokens, user, _lifetimes(state.settings),
-        now=state.clock(), user_agent=request.headers.get("user-agent", ""), ip=ip,
+        db, state.tokens, user, _lifetimes(state.settings), now=state.clock(),
+        user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
     )  # fmt: skip
 
 

@@ -8,6 +8,9 @@ from authgate.settings import Settings
 
 SESSION_COOKIE = "sessionid"
 CSRF_COOKIE = "csrftoken"
+# The CSRF token, echoed on log-in, sign-up and every cookie-authenticated answer (exposed
+# through CORS, so only allowed origins' scripts can read it, just as with the cookie).
+CSRF_RESPONSE_HEADER = "X-CSRF-Token"
 # Cookies queued by a dependency, emitted by the headers middleware on whatever response goes out.
 PENDING_COOKIES = "authgate.pending_cookies"
 
@@ -26,6 +29,8 @@ def set_session_cookies(response: Response, conn: HTTPConnection, session_secret
     # Readable by scripts on purpose: the SPA copies it into the X-CSRF-Token header.
     token = csrf_token(conn.app.state.secret_key, session_secret)
     response.set_cookie(CSRF_COOKIE, token, httponly=False, **common)
+    # A SPA on another origin cannot read this API's cookies: it reads the header instead.
+    response.headers[CSRF_RESPONSE_HEADER] = token
 
 
 def clear_session_cookies(response: Response, conn: HTTPConnection) -> None:
@@ -48,3 +53,10 @@ def queue_session_cookies(conn: HTTPConnection, session_secret: str) -> None:
     set_session_cookies(carrier, conn, session_secret)
     pending = conn.scope.setdefault("state", {}).setdefault(PENDING_COOKIES, [])
     pending.extend(h for h in carrier.raw_headers if h[0] == b"set-cookie")
+
+
+def queue_csrf_header(conn: HTTPConnection, session_secret: str) -> None:
+    """Echo the session's CSRF token on this request's response, whatever the route returns."""
+    token = csrf_token(conn.app.state.secret_key, session_secret)
+    pending = conn.scope.setdefault("state", {}).setdefault(PENDING_COOKIES, [])
+    pending.append((CSRF_RESPONSE_HEADER.lower().encode(), token.encode()))

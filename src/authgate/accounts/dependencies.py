@@ -1,0 +1,18 @@
+"""Request-level helpers of the accounts domain."""
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from authgate.accounts import service
+from authgate.accounts.models import User
+from authgate.accounts.policy import username_key
+
+
+async def authenticate_request(
+    request: Request, db: AsyncSession, username: str, password: str
+) -> User:
+    """Check credentials under the log-in limits that the three log-in routes share."""
+    state = request.app.state
+    ip = state.clients.client_ip(request)
+    async with state.limits.login_attempt(username_key(username), ip):
+        return await service.authenticate(db, state.hasher, username, password)
