@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authgate.accounts import service
 from authgate.accounts.models import User
 from authgate.accounts.policy import username_key
+from authgate.accounts.schemas import UserCreate
 
 
 async def authenticate_request(
@@ -16,3 +17,12 @@ async def authenticate_request(
     ip = state.clients.client_ip(request)
     async with state.limits.login_attempt(username_key(username), ip):
         return await service.authenticate(db, state.hasher, username, password)
+
+
+async def register_request(request: Request, db: AsyncSession, data: UserCreate) -> User:
+    """Register under the sign-up limit that both sign-up routes share."""
+    state = request.app.state
+    await state.limits.hit_signup(state.clients.client_ip(request))
+    return await service.register(
+        db, state.hasher, data, min_length=state.settings.password_min_length
+    )

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from authgate.accounts import service as accounts
+from authgate.accounts.dependencies import register_request
 from authgate.accounts.models import User
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
 from authgate.bodies import parse_body
@@ -29,12 +30,7 @@ UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 )
 async def create_account(request: Request, db: DbSession) -> UserRead:
     """Create an account; log in next with /account/login. The password is never returned."""
-    data = await parse_body(request, UserCreate)
-    state = request.app.state
-    await state.limits.hit_signup(state.clients.client_ip(request))
-    user = await accounts.register(
-        db, state.hasher, data, min_length=state.settings.password_min_length
-    )
+    user = await register_request(request, db, await parse_body(request, UserCreate))
     return UserRead.model_validate(user)
 
 

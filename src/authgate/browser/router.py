@@ -2,8 +2,7 @@
 
 from fastapi import APIRouter, Request, Response
 
-from authgate.accounts import service as accounts
-from authgate.accounts.dependencies import authenticate_request
+from authgate.accounts.dependencies import authenticate_request, register_request
 from authgate.accounts.schemas import Credentials, UserCreate, UserRead
 from authgate.bodies import parse_body
 from authgate.browser.schemas import LoginResult, Message, ServiceInfo, SignupResult
@@ -47,12 +46,7 @@ async def _open_cookie_session(request: Request, response: Response, db: DbSessi
 )
 async def signup(request: Request, response: Response, db: DbSession) -> SignupResult:
     """Create an account and log it in with a cookie session."""
-    data = await parse_body(request, UserCreate)
-    state = request.app.state
-    await state.limits.hit_signup(state.clients.client_ip(request))
-    user = await accounts.register(
-        db, state.hasher, data, min_length=state.settings.password_min_length
-    )
+    user = await register_request(request, db, await parse_body(request, UserCreate))
     await _open_cookie_session(request, response, db, user)
     message = translate("signup_success", language_of(request), username=user.username)
     return SignupResult(message=message, user=UserRead.model_validate(user))
