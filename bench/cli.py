@@ -52,6 +52,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--keep", action="store_true", help="keep bench/.work/ (logs, data)")
     parser.add_argument(
+        "--only",
+        nargs="+",
+        metavar="SCENARIO",
+        default=None,
+        help="measure only these scenarios (e.g. me_bearer refresh login), each after its "
+        "baseline; no large table, no docs unless --output: for quick comparisons while working",
+    )
+    parser.add_argument(
         "--smoke",
         action="store_true",
         help="a tiny run that only checks the bench works: 1 s runs, 50 users, "
@@ -60,6 +68,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.smoke:
         args.duration, args.warmup, args.repeat, args.users, args.large_users = 1, 0, 1, 50, 0
+    elif args.only:
+        args.large_users = 0
     elif args.output is None:
         args.output = tools.REPO / "docs"
     return args
@@ -81,6 +91,7 @@ def main(argv: list[str] | None = None) -> None:
         work=WORK,
         pg_server=args.pg_server,
         keep=args.keep,
+        only=frozenset(args.only or ()),
     )
     run_id = secrets.token_hex(3)
     configs = [

@@ -24,6 +24,7 @@ class Options:
     work: Path
     pg_server: str
     keep: bool
+    only: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -146,9 +147,11 @@ def _drive(result: ConfigResult, target: Target, b: scenarios.Bench, opts: Optio
     for repetition in range(opts.repeat):
         print(f"[{result.name}] repetition {repetition + 1}/{opts.repeat}", flush=True)
         for scenario in scenarios.throughput_scenarios(b):
-            _measure(result, b, scenario, opts)
+            if not opts.only or scenario.key in opts.only:
+                _measure(result, b, scenario, opts)
     for scenario in scenarios.latency_scenarios(b, "small"):
-        _measure(result, b, scenario, opts)
+        if not opts.only or scenario.key in opts.only:
+            _measure(result, b, scenario, opts)
     if opts.large_users > opts.users:
         _seed(result, target, b, opts.large_users, hashed)
         for scenario in scenarios.latency_scenarios(b, "large"):
