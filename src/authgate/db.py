@@ -1,12 +1,36 @@
-"""The data layer's plumbing: declarative base, portable types, engine and session factories."""
+"""The data layer's plumbing: declarative base, portable types, engine and session factories.
 
+Two ways to talk to the database. Most routes use an ORM `AsyncSession` (`DbSession`,
+`ReadDbSession`). The hot paths (log-in, sign-up, refresh, the session cache) instead hand a
+whole unit of work, a plain function of a SQLAlchemy `Connection` running Core statements, to
+`Database.write` or `Database.read`: it runs in one transaction, committed when the function
+returns and rolled back when it raises. On PostgreSQL the function runs on the event loop
+through asyncpg (`AsyncConnection.run_sync`). On SQLite it runs whole on a thread of its own
+with the standard `sqlite3` driver: one hand-off between threads per unit, where aiosqlite
+makes one per driver call (begin, cursor, execute, fetch, close, commit: each a thread wake-up
+and a trip through the GIL, which cost more than the statements themselves). SQLite admits one
+writer at a time, so each process has a single writer thread: its writes queue there, in
+order, rather than in SQLite's busy handler, which sleeps.
+"""
+
+import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, PoolResetState, event
+from sqlalchemy import (
+    Connection,
+    DateTime,
+    Engine,
+    MetaData,
+    PoolResetState,
+    event,
+    make_url,
+)
+from sqlalchemy import create_engine as create_sync_engine
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import (
@@ -56,17 +80,22 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+T = TypeVar("T")
+Work = Callable[[Connection], T]
+SQLITE_READERS = 2
+
+
 def create_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
         # Pool resets are done by `_tune_sqlite`'s handler, only when needed.
         engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
-        _tune_sqlite(engine)
+        _tune_sqlite(engine.sync_engine, asynchronous=True)
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
-def _tune_sqlite(engine: AsyncEngine) -> None:
-    @event.listens_for(engine.sync_engine, "connect")
+def _tune_sqlite(engine: Engine, *, asynchronous: bool) -> None:
+    @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Take transaction control from the driver so that BEGIN is ours to choose.
         dbapi_connection.isolation_level = None
@@ -80,48 +109,109 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
-    @event.listens_for(engine.sync_engine, "begin")
+    @event.listens_for(engine, "begin")
     def on_begin(connection: Any) -> None:
         # Writers take the lock up front: a deferred transaction that reads and then writes
         # fails at once with SQLITE_BUSY when another process wrote in between, whereas
         # BEGIN IMMEDIATE waits for the busy timeout. Read-only sessions stay deferred.
         readonly = connection.get_execution_options().get("authgate_readonly")
-        _begin(connection, "BEGIN" if readonly else "BEGIN IMMEDIATE")
+        _begin(connection, "BEGIN" if readonly else "BEGIN IMMEDIATE", asynchronous)
 
-    @event.listens_for(engine.sync_engine.pool, "reset")
+    @event.listens_for(engine.pool, "reset")
     def on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
         # The pool's own reset rolls back every connection it gets back, a round trip to the
         # driver's thread even after a commit; only one still in a transaction needs it.
-        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+        driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+        if state.asyncio_safe and driver.in_transaction:
             dbapi_connection.rollback()
 
 
-def _begin(connection: Any, statement: str) -> None:
+def _begin(connection: Any, statement: str, asynchronous: bool) -> None:
     # aiosqlite runs each driver call on its own thread and every call is a round trip to it:
     # `exec_driver_sql` takes three (cursor, execute, close), the driver's `execute` one.
+    driver = connection.connection.driver_connection
     try:
-        await_only(connection.connection.driver_connection.execute(statement))
+        if asynchronous:
+            await_only(driver.execute(statement))
+        else:
+            driver.execute(statement)
     except sqlite3.Error as exc:
         raise DBAPIError.instance(statement, None, exc, sqlite3.Error) from exc
 
 
+class _SqliteThreads:
+    """Units of work on a SQLite file, each run whole on a thread: one writer, a few readers."""
+
+    def __init__(self, url: str) -> None:
+        self.engine = create_sync_engine(
+            make_url(url).set(drivername="sqlite+pysqlite"),
+            connect_args={"timeout": 30, "check_same_thread": False},
+            pool_size=SQLITE_READERS + 1,
+            pool_reset_on_return=None,
+        )
+        _tune_sqlite(self.engine, asynchronous=False)
+        self._reading = self.engine.execution_options(authgate_readonly=True)
+        self._writer = ThreadPoolExecutor(1, thread_name_prefix="authgate-db-write")
+        self._readers = ThreadPoolExecutor(SQLITE_READERS, thread_name_prefix="authgate-db-read")
+
+    async def run(self, work: Work[T], *, readonly: bool) -> T:
+        loop = asyncio.get_running_loop()
+        if readonly:
+            return await loop.run_in_executor(self._readers, _unit, self._reading, work)
+        return await loop.run_in_executor(self._writer, _unit, self.engine, work)
+
+    def close(self) -> None:
+        self._writer.shutdown()
+        self._readers.shutdown()
+        self.engine.dispose()
+
+
+def _unit(engine: Engine, work: Work[T]) -> T:
+    with engine.begin() as connection:
+        return work(connection)
+
+
 class Database:
-    """The engine and its two session factories: read-only (deferred) and read-write."""
+    """The engine, its two session factories (read-only, deferred; and read-write), and the
+    units of work (`read`, `write`) of the hot paths."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_engine(url)
+        reading = self.engine.execution_options(authgate_readonly=True)
         self.writer = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.reader = async_sessionmaker(
-            self.engine.execution_options(authgate_readonly=True), expire_on_commit=False
-        )
+        self.reader = async_sessionmaker(reading, expire_on_commit=False)
+        self._reading = reading
+        # An in-memory database exists once per connection: only the async engine's can serve.
+        self._threads = _SqliteThreads(url) if self.is_sqlite and not _in_memory(url) else None
 
     @property
     def is_sqlite(self) -> bool:
         return self.engine.dialect.name == "sqlite"
 
+    async def write(self, work: Work[T]) -> T:
+        """Run `work(connection)` in one read-write transaction; committed when it returns."""
+        if self._threads is not None:
+            return await self._threads.run(work, readonly=False)
+        async with self.engine.begin() as connection:
+            return await connection.run_sync(work)
+
+    async def read(self, work: Work[T]) -> T:
+        """Run `work(connection)` in one read-only (on SQLite: deferred) transaction."""
+        if self._threads is not None:
+            return await self._threads.run(work, readonly=True)
+        async with self._reading.begin() as connection:
+            return await connection.run_sync(work)
+
     async def dispose(self) -> None:
+        if self._threads is not None:
+            self._threads.close()
         await self.engine.dispose()
+
+
+def _in_memory(url: str) -> bool:
+    database = make_url(url).database
+    return not database or database == ":memory:" or "mode=memory" in url
 
 
 async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -29,8 +29,8 @@ async def users(app) -> list[User]:
 async def open_one(app, user, clock, kind="cookie", **extra):
     values = {"now": clock.now, "lifetime": LIFETIME, "user_agent": "ua", "ip": "127.0.0.1"}
     values.update(extra)
-    async with app.state.db.writer() as db:
-        return await service.open_session(db, user, kind, **values)
+    session_id, secret = await service.open_session(app.state.db, user.id, kind, **values)
+    return await stored(app, session_id), secret
 
 
 async def stored(app, session_id) -> LoginSession:

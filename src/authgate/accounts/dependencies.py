@@ -1,28 +1,25 @@
 """Request-level helpers of the accounts domain."""
 
 from fastapi import Request
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from authgate.accounts import service
-from authgate.accounts.models import User
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import UserCreate
+from authgate.sessions.store import AuthUser
 
 
-async def authenticate_request(
-    request: Request, db: AsyncSession, username: str, password: str
-) -> User:
+async def authenticate_request(request: Request, username: str, password: str) -> AuthUser:
     """Check credentials under the log-in limits that the three log-in routes share."""
     state = request.app.state
     ip = state.clients.client_ip(request)
     async with state.limits.login_attempt(username_key(username), ip):
-        return await service.authenticate(db, state.hasher, username, password)
+        return await service.authenticate(state.db, state.hasher, username, password)
 
 
-async def register_request(request: Request, db: AsyncSession, data: UserCreate) -> User:
+async def register_request(request: Request, data: UserCreate) -> AuthUser:
     """Register under the sign-up limit that both sign-up routes share."""
     state = request.app.state
     await state.limits.hit_signup(state.clients.client_ip(request))
     return await service.register(
-        db, state.hasher, data, min_length=state.settings.password_min_length
+        state.db, state.hasher, data, min_length=state.settings.password_min_length
     )

@@ -28,9 +28,9 @@ UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
     openapi_extra=form_or_json(UserCreate),
     responses=responses(400, 413, 415, 422, 429),
 )
-async def create_account(request: Request, db: DbSession) -> UserRead:
+async def create_account(request: Request) -> UserRead:
     """Create an account; log in next with /account/login. The password is never returned."""
-    user = await register_request(request, db, await parse_body(request, UserCreate))
+    user = await register_request(request, await parse_body(request, UserCreate))
     return UserRead.model_validate(user)
 
 

@@ -1,15 +1,31 @@
 """The rules about users: registration, authentication, profile and password changes."""
 
-from sqlalchemy import delete, select
+from typing import Any
+
+from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authgate.accounts.models import User
 from authgate.accounts.policy import check_password, email_key, is_comparable, username_key
 from authgate.accounts.schemas import UserCreate, UserUpdate
+from authgate.db import Database
 from authgate.epochs import Epoch, Epochs
 from authgate.errors import AppError, InvalidCredentials, NotFound
 from authgate.security.passwords import PasswordHasher
+from authgate.sessions.store import AuthUser
+
+_USER = User.__table__
+_SNAPSHOT = [_USER.c[name] for name in AuthUser.__slots__]
+_INSERT = insert(_USER).returning(*_SNAPSHOT)
+_BY_NAME = select(*_SNAPSHOT, _USER.c.password_hash).where(
+    _USER.c.username_key == bindparam("name_key")
+)
+_NAME_TAKEN = select(_USER.c.id).where(_USER.c.username_key == bindparam("name_key"))
+_EMAIL_TAKEN = select(_USER.c.id).where(_USER.c.email_key == bindparam("mail_key"))
+_SET_HASH = (
+    update(_USER).where(_USER.c.id == bindparam("user_id")).values(password_hash=bindparam("new"))
+)
 
 
 class UsernameTaken(AppError):
@@ -28,56 +44,62 @@ class WrongPassword(AppError):
 
 
 async def register(
-    db: AsyncSession, hasher: PasswordHasher, data: UserCreate, *, min_length: int
-) -> User:
+    db: Database,
+    hasher: PasswordHasher,
+    data: UserCreate,
+    *,
+    min_length: int,
+    is_admin: bool = False,
+) -> AuthUser:
     """Create a user; the unique constraints, not the pre-checks, decide races."""
     check_password(data.password, data.username, min_length)
-    await _ensure_free(db, username_key(data.username), email_key(data.email))
-    await db.commit()  # end the read before the slow hash, so no lock is held during it
-    user = User(
-        username=data.username,
-        username_key=username_key(data.username),
-        email=data.email,
-        email_key=email_key(data.email),
-        first_name=data.first_name,
-        last_name=data.last_name,
-        password_hash=await hasher.hash(data.password),
-    )
-    db.add(user)
+    keys = {"name_key": username_key(data.username), "mail_key": email_key(data.email)}
+    # The read ends before the slow hash, so no lock is held during it.
+    await db.read(lambda connection: _ensure_free(connection, keys))
+    row = {
+        "username": data.username,
+        "username_key": keys["name_key"],
+        "email": data.email,
+        "email_key": keys["mail_key"],
+        "first_name": data.first_name,
+        "last_name": data.last_name,
+        "password_hash": await hasher.hash(data.password),
+        "is_admin": is_admin,
+    }
     try:
-        await db.commit()
+        created = await db.write(lambda connection: connection.execute(_INSERT, row).one())
     except IntegrityError as exc:
-        await db.rollback()
         raise EmailTaken() if "email_key" in str(exc.orig) else UsernameTaken() from None
-    return user
+    return AuthUser.of(created)
 
 
-async def _ensure_free(db: AsyncSession, name_key: str, mail_key: str | None) -> None:
-    if await db.scalar(select(User.id).where(User.username_key == name_key)) is not None:
+def _ensure_free(connection: Connection, keys: dict[str, str | None]) -> None:
+    if connection.execute(_NAME_TAKEN, keys).first() is not None:
         raise UsernameTaken()
-    if mail_key and await db.scalar(select(User.id).where(User.email_key == mail_key)):
+    if keys["mail_key"] and connection.execute(_EMAIL_TAKEN, keys).first() is not None:
         raise EmailTaken()
 
 
 async def authenticate(
-    db: AsyncSession, hasher: PasswordHasher, username: str, password: str
-) -> User:
+    db: Database, hasher: PasswordHasher, username: str, password: str
+) -> AuthUser:
     """The active user with these credentials, or InvalidCredentials, in about the same time."""
-    user = None
+    found: Row[Any] | None = None
     # A name no user can have (NUL, control characters...) is not looked up, but still costs a
     # verify below: PostgreSQL would refuse some of them, and timing must not differ.
     if is_comparable(username):
-        user = await db.scalar(select(User).where(User.username_key == username_key(username)))
-        await db.commit()  # release the connection's read before hashing
-    matches, new_hash = await hasher.verify(password, user.password_hash if user else None)
-    if user is None or not matches or not user.is_active:
+        name_key = username_key(username)
+        found = await db.read(
+            lambda connection: connection.execute(_BY_NAME, {"name_key": name_key}).first()
+        )
+    matches, new_hash = await hasher.verify(password, found.password_hash if found else None)
+    if found is None or not matches or not found.is_active:
         raise InvalidCredentials()
     if new_hash is not None:
         # A legacy bcrypt or pbkdf2 hash, or weaker Argon2 parameters: upgrade it now.
-        user.password_hash = new_hash
-        db.add(user)
-        await db.commit()
-    return user
+        change = {"user_id": found.id, "new": new_hash}
+        await db.write(lambda connection: connection.execute(_SET_HASH, change))
+    return AuthUser.of(found)
 
 
 async def change_password(

@@ -22,14 +22,10 @@ async def create_admin_user(
         raise ValueError("; ".join(e["msg"] for e in exc.errors())) from None
     db, hasher = Database(settings.effective_database_url), PasswordHasher(settings)
     try:
-        async with db.writer() as session:
-            user = await accounts.register(
-                session, hasher, data, min_length=settings.password_min_length
-            )
-            user.is_admin = True
-            session.add(user)
-            await session.commit()
-            return user.id
+        user = await accounts.register(
+            db, hasher, data, min_length=settings.password_min_length, is_admin=True
+        )
+        return user.id
     except (AppError, RequestValidationError) as exc:
         detail = exc.detail("en") if isinstance(exc, AppError) else str(exc)
         raise ValueError(detail or translate("validation_error", "en")) from None

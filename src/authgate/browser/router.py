@@ -13,6 +13,7 @@ from authgate.openapi import form_or_json, responses
 from authgate.security.csrf import CSRF_HEADER, is_valid
 from authgate.sessions import service as sessions
 from authgate.sessions.service import hash_secret
+from authgate.sessions.store import AuthUser
 from authgate.sessions.transport import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -23,11 +24,11 @@ from authgate.sessions.transport import (
 router = APIRouter(tags=["browser"])
 
 
-async def _open_cookie_session(request: Request, response: Response, db: DbSession, user) -> None:  # type: ignore[no-untyped-def]
+async def _open_cookie_session(request: Request, response: Response, user: AuthUser) -> None:
     state = request.app.state
     _, secret = await sessions.open_session(
-        db,
-        user,
+        state.db,
+        user.id,
         "cookie",
         now=state.clock(),
         lifetime=state.settings.session_cookie_age,
@@ -44,10 +45,10 @@ async def _open_cookie_session(request: Request, response: Response, db: DbSessi
     openapi_extra=form_or_json(UserCreate),
     responses=responses(400, 413, 415, 422, 429),
 )
-async def signup(request: Request, response: Response, db: DbSession) -> SignupResult:
+async def signup(request: Request, response: Response) -> SignupResult:
     """Create an account and log it in with a cookie session."""
-    user = await register_request(request, db, await parse_body(request, UserCreate))
-    await _open_cookie_session(request, response, db, user)
+    user = await register_request(request, await parse_body(request, UserCreate))
+    await _open_cookie_session(request, response, user)
     message = translate("signup_success", language_of(request), username=user.username)
     return SignupResult(message=message, user=UserRead.model_validate(user))
 
@@ -58,11 +59,11 @@ async def signup(request: Request, response: Response, db: DbSession) -> SignupR
     openapi_extra=form_or_json(Credentials),
     responses=responses(401, 413, 415, 422, 429),
 )
-async def login(request: Request, response: Response, db: DbSession) -> LoginResult:
+async def login(request: Request, response: Response) -> LoginResult:
     """Log in with username and password; sets the session and CSRF cookies."""
     data = await parse_body(request, Credentials)
-    user = await authenticate_request(request, db, data.username, data.password)
-    await _open_cookie_session(request, response, db, user)
+    user = await authenticate_request(request, data.username, data.password)
+    await _open_cookie_session(request, response, user)
     message = translate("login_success", language_of(request))
     return LoginResult(message=message, user=UserRead.model_validate(user))
 

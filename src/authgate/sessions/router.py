@@ -40,13 +40,11 @@ def _lifetimes(settings: Settings) -> tokens.Lifetimes:
     return tokens.Lifetimes(settings.refresh_token_lifetime, settings.rotate_refresh_tokens)
 
 
-async def _log_in(
-    request: Request, db: DbSession, username: str, password: str
-) -> tokens.TokenPair:
-    user = await authenticate_request(request, db, username, password)
+async def _log_in(request: Request, username: str, password: str) -> tokens.TokenPair:
+    user = await authenticate_request(request, username, password)
     state = request.app.state
     return await tokens.open_token_session(
-        db, state.tokens, user, _lifetimes(state.settings), now=state.clock(),
+        state.db, state.tokens, user.id, _lifetimes(state.settings), now=state.clock(),
         user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
     )  # fmt: skip
 
@@ -57,10 +55,10 @@ async def _log_in(
     openapi_extra=form_or_json(Credentials),
     responses=responses(401, 413, 415, 422, 429),
 )
-async def login(request: Request, db: DbSession) -> TokenLogin:
+async def login(request: Request) -> TokenLogin:
     """Log in with username and password (JSON or form); returns an access and a refresh token."""
     data = await parse_body(request, Credentials)
-    pair = await _log_in(request, db, data.username, data.password)
+    pair = await _log_in(request, data.username, data.password)
     message = translate("login_success", language_of(request))
     return TokenLogin(
         message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
@@ -72,7 +70,6 @@ async def login(request: Request, db: DbSession) -> TokenLogin:
 )
 async def token(
     request: Request,
-    db: DbSession,
     username: Annotated[LoginName, Form()],
     password: Annotated[str, Form(min_length=1, max_length=4096)],
     grant_type: Annotated[str | None, Form(max_length=100)] = None,
@@ -81,7 +78,7 @@ async def token(
     if grant_type not in (None, "password"):
         return _oauth2_error(request, "unsupported_grant_type", AppError("unsupported_grant_type"))
     try:
-        pair = await _log_in(request, db, username, password)
+        pair = await _log_in(request, username, password)
     except InvalidCredentials as exc:
         return _oauth2_error(request, "invalid_grant", exc)
     return OAuth2Token(
@@ -101,12 +98,17 @@ def _oauth2_error(request: Request, error: str, exc: AppError) -> JSONResponse:
     openapi_extra=form_or_json(RefreshRequest),
     responses=responses(401, 413, 415, 422),
 )
-async def refresh(request: Request, db: DbSession) -> RefreshResult:
+async def refresh(request: Request) -> RefreshResult:
     """A new access token for a refresh token; with rotation, a new refresh token too."""
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
     pair = await tokens.refresh_tokens(
-        db, state.epochs, state.tokens, data.refresh, _lifetimes(state.settings), state.clock()
+        state.db,
+        state.epochs,
+        state.tokens,
+        data.refresh,
+        _lifetimes(state.settings),
+        state.clock(),
     )
     return RefreshResult(access=pair.access, refresh=pair.refresh)
 
@@ -117,12 +119,12 @@ async def refresh(request: Request, db: DbSession) -> RefreshResult:
     openapi_extra=form_or_json(VerifyRequest),
     responses=responses(401, 413, 415, 422),
 )
-async def verify(request: Request, db: ReadDbSession) -> Verified:
+async def verify(request: Request) -> Verified:
     """Check an access or refresh token without using it: `{}` when it is good."""
     data = await parse_body(request, VerifyRequest)
     state = request.app.state
     if tokens.is_refresh_shaped(data.token):
-        await tokens.check_refresh(db, data.token, state.clock())
+        await tokens.check_refresh(state.db, data.token, state.clock())
     else:
         await tokens.check_access(state.tokens, state.sessions, data.token, state.clock())
     return Verified()
@@ -134,12 +136,12 @@ async def verify(request: Request, db: ReadDbSession) -> Verified:
     openapi_extra=form_or_json(RefreshRequest),
     responses=responses(401, 403, 413, 415, 422),
 )
-async def logout(request: Request, db: DbSession, principal: CurrentSession) -> Message:
+async def logout(request: Request, principal: CurrentSession) -> Message:
     """End the session of your refresh token: it and your access token stop working at once."""
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
     await tokens.logout(
-        db, state.epochs, data.refresh, principal.user.id, principal.session.id, state.clock()
+        state.db, state.epochs, data.refresh, principal.user.id, principal.session.id, state.clock()
     )
     return Message(message=translate("logout_success", language_of(request)))
 

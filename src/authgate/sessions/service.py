@@ -4,15 +4,18 @@ import hashlib
 import secrets
 import uuid
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authgate.accounts.models import User
+from authgate.db import Database
 from authgate.epochs import Epoch, Epochs
 from authgate.sessions.models import LoginSession
 
 USER_AGENT_MAX = 512
+SESSION = LoginSession.__table__
+INSERT_SESSION = insert(SESSION)
 
 
 def hash_secret(secret: str) -> str:
@@ -21,31 +24,51 @@ def hash_secret(secret: str) -> str:
 
 
 async def open_session(
-    db: AsyncSession,
-    user: User,
+    db: Database,
+    user_id: int,
     kind: str,
     *,
     now: datetime,
     lifetime: int,
     user_agent: str,
     ip: str,
-) -> tuple[LoginSession, str]:
-    """A new session for `user`; returns it with its secret (the cookie value, for cookies)."""
-    secret = secrets.token_urlsafe(32)
-    session = LoginSession(
-        id=uuid.uuid4(),
-        user_id=user.id,
-        kind=kind,
-        secret_hash=hash_secret(secret) if kind == "cookie" else None,
-        created_at=now,
-        last_seen_at=now,
-        expires_at=now + timedelta(seconds=lifetime),
-        user_agent=user_agent[:USER_AGENT_MAX],
-        ip=ip,
+) -> tuple[uuid.UUID, str]:
+    """A new session for `user_id`; returns its id and secret (the cookie value, for cookies)."""
+    row, secret = session_row(
+        user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip
     )
-    db.add(session)
-    await db.commit()
-    return session, secret
+    await db.write(lambda connection: connection.execute(INSERT_SESSION, row))
+    return row["id"], secret
+
+
+def session_row(
+    user_id: int, kind: str, *, now: datetime, lifetime: int, user_agent: str, ip: str
+) -> tuple[dict[str, Any], str]:
+    """The `session` row of a new log-in, to insert with `INSERT_SESSION`, and its secret."""
+    secret = secrets.token_urlsafe(32)
+    row = {
+        "id": uuid.uuid4(),
+        "user_id": user_id,
+        "kind": kind,
+        "secret_hash": hash_secret(secret) if kind == "cookie" else None,
+        "created_at": now,
+        "last_seen_at": now,
+        "expires_at": now + timedelta(seconds=lifetime),
+        "ended_at": None,
+        "user_agent": user_agent[:USER_AGENT_MAX],
+        "ip": ip,
+    }
+    return row, secret
+
+
+def end_sessions_in(connection: Connection, ids: list[uuid.UUID], now: datetime) -> int:
+    """End the live sessions among `ids` (in a unit of work); returns how many ended."""
+    result = connection.execute(
+        update(SESSION)
+        .where(SESSION.c.id.in_(ids), SESSION.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return result.rowcount or 0
 
 
 async def end_session(

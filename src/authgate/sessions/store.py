@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 
 from authgate.accounts.models import User
 from authgate.db import Database
@@ -66,7 +66,7 @@ class SessionStore:
         epoch = self._sync()
         if not fresh and session_id in self._by_id:
             return self._by_id[session_id]
-        state = await self._load(LoginSession.id == session_id)
+        state = await self._load(_BY_ID, session_id)
         self._remember(epoch, state, session_id=session_id)
         return state
 
@@ -74,7 +74,7 @@ class SessionStore:
         epoch = self._sync()
         if not fresh and secret_hash in self._by_secret:
             return self._by_secret[secret_hash]
-        state = await self._load(LoginSession.secret_hash == secret_hash)
+        state = await self._load(_BY_SECRET, secret_hash)
         self._remember(epoch, state, secret_hash=secret_hash)
         return state
 
@@ -104,24 +104,30 @@ class SessionStore:
         if secret_hash is not None:
             self._by_secret[secret_hash] = state
 
-    async def _load(self, condition: Any) -> SessionState | None:
-        async with self._db.reader() as db:
-            row = (
-                await db.execute(
-                    select(LoginSession, User)
-                    .join(User, User.id == LoginSession.user_id)
-                    .where(condition)
-                )
-            ).first()
+    async def _load(self, statement: Select[Any], key: object) -> SessionState | None:
+        params = {"key": key}
+        row = await self._db.read(lambda connection: connection.execute(statement, params).first())
         if row is None:
             return None
-        session, user = row
         return SessionState(
-            id=session.id,
-            kind=session.kind,
-            user=AuthUser.of(user),
-            expires_at=session.expires_at,
-            last_seen_at=session.last_seen_at,
-            ended_at=session.ended_at,
-            secret_hash=session.secret_hash,
+            id=row.session_id,
+            kind=row.kind,
+            user=AuthUser.of(row),
+            expires_at=row.expires_at,
+            last_seen_at=row.last_seen_at,
+            ended_at=row.ended_at,
+            secret_hash=row.secret_hash,
         )
+
+
+_SESSION, _USER = LoginSession.__table__, User.__table__
+_STATE = select(
+    _SESSION.c.id.label("session_id"),
+    *(
+        _SESSION.c[name]
+        for name in ("kind", "expires_at", "last_seen_at", "ended_at", "secret_hash")
+    ),
+    *(_USER.c[name] for name in AuthUser.__slots__),
+).join(_USER, _USER.c.id == _SESSION.c.user_id)
+_BY_ID = _STATE.where(_SESSION.c.id == bindparam("key"))
+_BY_SECRET = _STATE.where(_SESSION.c.secret_hash == bindparam("key"))

@@ -13,19 +13,70 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
 
 from authgate.accounts.models import User
+from authgate.db import Database
 from authgate.epochs import Epoch, Epochs
 from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.models import LoginSession, RefreshToken
-from authgate.sessions.service import hash_secret, open_session
+from authgate.sessions.service import INSERT_SESSION, end_sessions_in, hash_secret, session_row
 from authgate.sessions.store import SessionState, SessionStore
 
 REFRESH_MAX_LENGTH = 200
+
+_TOKEN, _SESSION, _USER = RefreshToken.__table__, LoginSession.__table__, User.__table__
+_INSERT_REFRESH = insert(_TOKEN)
+# A refresh token is usable when it is unspent and unexpired...
+_USABLE = (
+    _TOKEN.c.token_hash == bindparam("hash"),
+    _TOKEN.c.rotated_at.is_(None),
+    _TOKEN.c.expires_at > bindparam("now"),
+)
+# ...and its session is live, with an active user. Spending it (with rotation) is one UPDATE:
+# of N concurrent refreshes with one token, exactly one sees rotated_at still empty.
+_SPEND = (
+    update(_TOKEN)
+    .where(*_USABLE)
+    .values(rotated_at=bindparam("spent_at"))
+    .returning(_TOKEN.c.session_id)
+)
+_PEEK = select(_TOKEN.c.session_id).where(*_USABLE)
+_LIVE_SESSION = (
+    _SESSION.c.id == bindparam("sid"),
+    _SESSION.c.ended_at.is_(None),
+    _SESSION.c.expires_at > bindparam("now"),
+    exists().where(_USER.c.id == _SESSION.c.user_id, _USER.c.is_active.is_(True)),
+)
+_SLIDE = (
+    update(_SESSION)
+    .where(*_LIVE_SESSION)
+    .values(last_seen_at=bindparam("seen_at"), expires_at=bindparam("new_expiry"))
+    .returning(_SESSION.c.user_id)
+)
+_TOUCH = (
+    update(_SESSION)
+    .where(*_LIVE_SESSION)
+    .values(last_seen_at=bindparam("seen_at"))
+    .returning(_SESSION.c.user_id)
+)
+_FIND = (
+    select(
+        _TOKEN.c.rotated_at,
+        _TOKEN.c.expires_at.label("token_expires_at"),
+        _SESSION.c.id.label("session_id"),
+        _SESSION.c.user_id,
+        _SESSION.c.ended_at,
+        _SESSION.c.expires_at.label("session_expires_at"),
+        _USER.c.is_active,
+    )
+    .join(_SESSION, _SESSION.c.id == _TOKEN.c.session_id)
+    .join(_USER, _USER.c.id == _SESSION.c.user_id)
+    .where(_TOKEN.c.token_hash == bindparam("hash"))
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,71 +92,96 @@ class Lifetimes:
     rotate: bool
 
 
+class _Unusable(Exception):
+    """The fast path of a refresh found the token unusable: roll back, then find out why."""
+
+
 async def open_token_session(
-    db: AsyncSession, codec: TokenCodec, user: User, lifetimes: Lifetimes, *,
+    db: Database, codec: TokenCodec, user_id: int, lifetimes: Lifetimes, *,
     now: datetime, user_agent: str, ip: str,
 ) -> TokenPair:  # fmt: skip
-    """Log `user` in on a new token session: an access token and a refresh token."""
-    session, _ = await open_session(
-        db, user, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent, ip=ip
+    """Log `user_id` in on a new token session: an access token and a refresh token."""
+    session, _ = session_row(
+        user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent, ip=ip
     )
-    refresh = _add_refresh(db, session.id, now, lifetimes.refresh)
-    await db.commit()
-    return TokenPair(codec.issue_access(user.id, session.id, now), refresh, codec.access_lifetime)
+    refresh, refresh_row = _new_refresh(session["id"], now, lifetimes.refresh)
+
+    def work(connection: Connection) -> None:
+        connection.execute(INSERT_SESSION, session)
+        connection.execute(_INSERT_REFRESH, refresh_row)
+
+    await db.write(work)
+    access = codec.issue_access(user_id, session["id"], now)
+    return TokenPair(access, refresh, codec.access_lifetime)
 
 
 async def refresh_tokens(
-    db: AsyncSession, epochs: Epochs, codec: TokenCodec, token: str, lifetimes: Lifetimes,
+    db: Database, epochs: Epochs, codec: TokenCodec, token: str, lifetimes: Lifetimes,
     now: datetime,
 ) -> TokenPair:  # fmt: skip
-    """A new access token (and, with rotation, a new refresh token) for a live refresh token."""
-    found = await _find(db, token)
-    if found is None:
+    """A new access token (and, with rotation, a new refresh token) for a live refresh token.
+
+    The usual case is one unit of work: spend the token, slide its session, add the next token.
+    Only when that finds the token unusable is it looked at again, to answer why.
+    """
+    if not token or len(token) > REFRESH_MAX_LENGTH:
         raise TokenInvalid()
-    refresh, session, user = found
-    if refresh.rotated_at is not None:
-        await _end_sessions(db, epochs, [session.id], now)
-        raise TokenReused()
-    if session.ended_at is not None or not user.is_active:
-        raise TokenRevoked()
-    if refresh.expires_at <= now or session.expires_at <= now:
-        raise TokenExpired()
-    new_refresh, expires_at = None, session.expires_at
+    token_hash = hash_secret(token)
+    params: dict[str, Any] = {"hash": token_hash, "now": now, "seen_at": now}
+    new_refresh, new_row = None, None
     if lifetimes.rotate:
-        # The conditional UPDATE is the arbiter: of N concurrent refreshes with one token,
-        # exactly one sees rotated_at still empty. The others presented a spent token.
-        spent = await db.execute(
-            update(RefreshToken)
-            .where(RefreshToken.id == refresh.id, RefreshToken.rotated_at.is_(None))
-            .values(rotated_at=now)
-        )
-        if not spent.rowcount:
-            session_id = session.id  # a rollback expires the loaded rows
-            await db.rollback()
-            await _end_sessions(db, epochs, [session_id], now)
-            raise TokenReused()
-        new_refresh = _add_refresh(db, session.id, now, lifetimes.refresh)
-        expires_at = now + timedelta(seconds=lifetimes.refresh)
-    await db.execute(
-        update(LoginSession)
-        .where(LoginSession.id == session.id, LoginSession.ended_at.is_(None))
-        .values(last_seen_at=now, expires_at=expires_at)
-    )
-    await db.commit()
-    access = codec.issue_access(user.id, session.id, now)
+        new_refresh, new_row = _new_refresh(None, now, lifetimes.refresh)
+        params.update(spent_at=now, new_expiry=new_row["expires_at"])
+
+    def work(connection: Connection) -> tuple[int, uuid.UUID]:
+        found = connection.execute(_SPEND if new_row else _PEEK, params).first()
+        if found is None:
+            raise _Unusable()
+        session = {**params, "sid": found.session_id}
+        live = connection.execute(_SLIDE if new_row else _TOUCH, session).first()
+        if live is None:
+            raise _Unusable()  # the rollback un-spends the token
+        if new_row is not None:
+            connection.execute(_INSERT_REFRESH, {**new_row, "session_id": found.session_id})
+        return live.user_id, found.session_id
+
+    try:
+        user_id, session_id = await db.write(work)
+    except _Unusable:
+        await _refuse(db, epochs, token_hash, now)
+        raise TokenInvalid() from None  # unusable a moment ago, usable now: a race; retry
+    access = codec.issue_access(user_id, session_id, now)
     return TokenPair(access, new_refresh, codec.access_lifetime)
 
 
-async def logout(
-    db: AsyncSession, epochs: Epochs, token: str, user_id: int, current: uuid.UUID, now: datetime
-) -> None:
-    """End the session of the caller's refresh token `token`, and the caller's own session."""
-    found = await _find(db, token)
+async def _refuse(db: Database, epochs: Epochs, token_hash: str, now: datetime) -> None:
+    """Raise the reason a refresh token cannot be used; a spent one ends its whole session."""
+    found = await db.read(lambda connection: _find(connection, token_hash))
     if found is None:
         raise TokenInvalid()
-    if found[1].user_id != user_id:
+    if found.rotated_at is not None:
+        await _end_sessions(db, epochs, [found.session_id], now)
+        raise TokenReused()
+    _check_usable(found, now)
+
+
+def _check_usable(found: Row[Any], now: datetime) -> None:
+    if found.ended_at is not None or not found.is_active:
+        raise TokenRevoked()
+    if found.token_expires_at <= now or found.session_expires_at <= now:
+        raise TokenExpired()
+
+
+async def logout(
+    db: Database, epochs: Epochs, token: str, user_id: int, current: uuid.UUID, now: datetime
+) -> None:
+    """End the session of the caller's refresh token `token`, and the caller's own session."""
+    found = await _find_token(db, token)
+    if found is None:
+        raise TokenInvalid()
+    if found.user_id != user_id:
         raise Forbidden()
-    await _end_sessions(db, epochs, {found[1].id, current}, now)
+    await _end_sessions(db, epochs, {found.session_id, current}, now)
 
 
 async def check_access(
@@ -134,16 +210,12 @@ async def check_access(
     return session
 
 
-async def check_refresh(db: AsyncSession, token: str, now: datetime) -> None:
+async def check_refresh(db: Database, token: str, now: datetime) -> None:
     """Whether `token` could be refreshed now, without spending it; token_* errors otherwise."""
-    found = await _find(db, token)
-    if found is None or found[0].rotated_at is not None:
+    found = await _find_token(db, token)
+    if found is None or found.rotated_at is not None:
         raise TokenInvalid()
-    refresh, session, user = found
-    if session.ended_at is not None or not user.is_active:
-        raise TokenRevoked()
-    if refresh.expires_at <= now or session.expires_at <= now:
-        raise TokenExpired()
+    _check_usable(found, now)
 
 
 def is_refresh_shaped(token: str) -> bool:
@@ -151,41 +223,36 @@ def is_refresh_shaped(token: str) -> bool:
     return "." not in token
 
 
-def _add_refresh(db: AsyncSession, session_id: uuid.UUID, now: datetime, lifetime: int) -> str:
+def _new_refresh(
+    session_id: uuid.UUID | None, now: datetime, lifetime: int
+) -> tuple[str, dict[str, Any]]:
+    """A new refresh token and its `refresh_token` row (only the token's hash is stored)."""
     token = secrets.token_urlsafe(32)
-    db.add(
-        RefreshToken(
-            session_id=session_id,
-            token_hash=hash_secret(token),
-            created_at=now,
-            expires_at=now + timedelta(seconds=lifetime),
-        )
-    )
-    return token
+    row = {
+        "session_id": session_id,
+        "token_hash": hash_secret(token),
+        "created_at": now,
+        "expires_at": now + timedelta(seconds=lifetime),
+        "rotated_at": None,
+    }
+    return token, row
 
 
-async def _find(db: AsyncSession, token: str) -> tuple[RefreshToken, LoginSession, User] | None:
+async def _find_token(db: Database, token: str) -> Row[Any] | None:
     if not token or len(token) > REFRESH_MAX_LENGTH:
         return None
-    row = (
-        await db.execute(
-            select(RefreshToken, LoginSession, User)
-            .join(LoginSession, LoginSession.id == RefreshToken.session_id)
-            .join(User, User.id == LoginSession.user_id)
-            .where(RefreshToken.token_hash == hash_secret(token))
-        )
-    ).first()
-    return (row[0], row[1], row[2]) if row is not None else None
+    token_hash = hash_secret(token)
+    return await db.read(lambda connection: _find(connection, token_hash))
+
+
+def _find(connection: Connection, token_hash: str) -> Row[Any] | None:
+    return connection.execute(_FIND, {"hash": token_hash}).first()
 
 
 async def _end_sessions(
-    db: AsyncSession, epochs: Epochs, ids: Iterable[uuid.UUID], now: datetime
+    db: Database, epochs: Epochs, ids: Iterable[uuid.UUID], now: datetime
 ) -> None:
-    await db.execute(
-        update(LoginSession)
-        .where(LoginSession.id.in_(list(ids)), LoginSession.ended_at.is_(None))
-        .values(ended_at=now)
-    )
-    await db.commit()
+    wanted = list(ids)
+    await db.write(lambda connection: end_sessions_in(connection, wanted, now))
     # Every worker drops its cached session states: the access tokens fail on the next request.
     epochs.bump(Epoch.AUTH)
