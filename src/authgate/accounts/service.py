@@ -2,14 +2,14 @@
 
 from typing import Any
 
-from sqlalchemy import Connection, Row, bindparam, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from authgate.accounts.models import User
 from authgate.accounts.policy import check_password, email_key, is_comparable, username_key
 from authgate.accounts.schemas import UserCreate, UserUpdate
-from authgate.db import Database
+from authgate.db import Database, Prepared
 from authgate.epochs import Epoch, Epochs
 from authgate.errors import AppError, InvalidCredentials, NotFound
 from authgate.security.passwords import PasswordHasher
@@ -18,8 +18,8 @@ from authgate.sessions.store import AuthUser
 _USER = User.__table__
 _SNAPSHOT = [_USER.c[name] for name in AuthUser.__slots__]
 _INSERT = insert(_USER).returning(*_SNAPSHOT)
-_BY_NAME = select(*_SNAPSHOT, _USER.c.password_hash).where(
-    _USER.c.username_key == bindparam("name_key")
+_BY_NAME = Prepared(
+    select(*_SNAPSHOT, _USER.c.password_hash).where(_USER.c.username_key == bindparam("name_key"))
 )
 _NAME_TAKEN = select(_USER.c.id).where(_USER.c.username_key == bindparam("name_key"))
 _EMAIL_TAKEN = select(_USER.c.id).where(_USER.c.email_key == bindparam("mail_key"))
@@ -84,14 +84,13 @@ async def authenticate(
     db: Database, hasher: PasswordHasher, username: str, password: str
 ) -> AuthUser:
     """The active user with these credentials, or InvalidCredentials, in about the same time."""
-    found: Row[Any] | None = None
+    found: Any = None
     # A name no user can have (NUL, control characters...) is not looked up, but still costs a
     # verify below: PostgreSQL would refuse some of them, and timing must not differ.
     if is_comparable(username):
         name_key = username_key(username)
-        found = await db.read(
-            lambda connection: connection.execute(_BY_NAME, {"name_key": name_key}).first()
-        )
+        rows = await db.read(lambda connection: _BY_NAME.run(connection, {"name_key": name_key}))
+        found = rows[0] if rows else None
     matches, new_hash = await hasher.verify(password, found.password_hash if found else None)
     if found is None or not matches or not found.is_active:
         raise InvalidCredentials()

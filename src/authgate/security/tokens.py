@@ -1,5 +1,6 @@
 """Access tokens: typed JWTs bound to a log-in session, checked strictly, failing one way."""
 
+import json
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import jwt
+from jwt.algorithms import HMACAlgorithm
 
 from authgate.epochs import Epochs
 from authgate.errors import TokenExpired, TokenInvalid
@@ -27,6 +29,35 @@ class AccessClaims:
     kid: str = ""  # the key that signed it
 
 
+class _HMACAlgorithm(HMACAlgorithm):
+    """PyJWT's HMAC, checking a secret's shape (not a PEM or DER key, not a JWK) once per key.
+
+    PyJWT checks it on every signature, which costs more than the signature; an HMAC secret
+    found good stays good. A refused secret is not remembered, so it fails every time."""
+
+    def __init__(self, hash_alg: Any) -> None:
+        super().__init__(hash_alg)
+        self._prepared: dict[str | bytes, bytes] = {}
+
+    def prepare_key(self, key: str | bytes) -> bytes:  # type: ignore[override]
+        prepared = self._prepared.get(key)
+        if prepared is None:
+            prepared = self._prepared[key] = super().prepare_key(key)
+        return prepared
+
+
+def _signer() -> jwt.PyJWS:
+    jws = jwt.PyJWS()
+    for name, digest in (
+        ("HS256", HMACAlgorithm.SHA256),
+        ("HS384", HMACAlgorithm.SHA384),
+        ("HS512", HMACAlgorithm.SHA512),
+    ):
+        jws.unregister_algorithm(name)
+        jws.register_algorithm(name, _HMACAlgorithm(digest))
+    return jws
+
+
 class TokenCodec:
     def __init__(self, settings: Settings, secret_key: str, epochs: Epochs | None = None) -> None:
         self._settings = settings
@@ -36,6 +67,7 @@ class TokenCodec:
         # sends the same access token for minutes: the tokens verified here are remembered, by
         # their exact text (a token altered in any way is a stranger and is checked in full).
         self._verified: dict[str, AccessClaims] = {}
+        self._signer = _signer()
 
     @property
     def access_lifetime(self) -> int:
@@ -54,7 +86,10 @@ class TokenCodec:
             "typ": ACCESS,
         }
         key = self.keys.current()
-        return jwt.encode(claims, key.signing, algorithm=self._algorithm, headers={"kid": key.kid})
+        payload = json.dumps(claims, separators=(",", ":")).encode()
+        return self._signer.encode(
+            payload, key.signing, algorithm=self._algorithm, headers={"kid": key.kid}
+        )
 
     def jwks(self) -> dict[str, Any]:
         return self.keys.jwks()

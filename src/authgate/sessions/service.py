@@ -9,13 +9,17 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authgate.db import Database
+from authgate.db import Database, Prepared
 from authgate.epochs import Epoch, Epochs
 from authgate.sessions.models import LoginSession
 
 USER_AGENT_MAX = 512
 SESSION = LoginSession.__table__
-INSERT_SESSION = insert(SESSION)
+SESSION_COLUMNS = (
+    "id", "user_id", "kind", "secret_hash", "created_at", "last_seen_at", "expires_at",
+    "ended_at", "user_agent", "ip",
+)  # fmt: skip
+INSERT_SESSION = Prepared(insert(SESSION), insert=SESSION_COLUMNS)
 
 
 def hash_secret(secret: str) -> str:
@@ -37,7 +41,7 @@ async def open_session(
     row, secret = session_row(
         user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip
     )
-    await db.write(lambda connection: connection.execute(INSERT_SESSION, row))
+    await db.write(lambda connection: INSERT_SESSION.run(connection, row))
     return row["id"], secret
 
 

@@ -9,12 +9,11 @@ every worker on the very next request.
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Select, bindparam, select
+from sqlalchemy import bindparam, select
 
 from authgate.accounts.models import User
-from authgate.db import Database
+from authgate.db import Database, Prepared
 from authgate.epochs import Epoch, Epochs
 from authgate.sessions.models import LoginSession
 
@@ -104,11 +103,12 @@ class SessionStore:
         if secret_hash is not None:
             self._by_secret[secret_hash] = state
 
-    async def _load(self, statement: Select[Any], key: object) -> SessionState | None:
+    async def _load(self, statement: Prepared, key: object) -> SessionState | None:
         params = {"key": key}
-        row = await self._db.read(lambda connection: connection.execute(statement, params).first())
-        if row is None:
+        rows = await self._db.read(lambda connection: statement.run(connection, params))
+        if not rows:
             return None
+        row = rows[0]
         return SessionState(
             id=row.session_id,
             kind=row.kind,
@@ -129,5 +129,5 @@ _STATE = select(
     ),
     *(_USER.c[name] for name in AuthUser.__slots__),
 ).join(_USER, _USER.c.id == _SESSION.c.user_id)
-_BY_ID = _STATE.where(_SESSION.c.id == bindparam("key"))
-_BY_SECRET = _STATE.where(_SESSION.c.secret_hash == bindparam("key"))
+_BY_ID = Prepared(_STATE.where(_SESSION.c.id == bindparam("key")))
+_BY_SECRET = Prepared(_STATE.where(_SESSION.c.secret_hash == bindparam("key")))

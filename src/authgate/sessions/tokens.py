@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
 
 from authgate.accounts.models import User
-from authgate.db import Database
+from authgate.db import Database, Prepared
 from authgate.epochs import Epoch, Epochs
 from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from authgate.security.tokens import TokenCodec
@@ -29,7 +29,7 @@ from authgate.sessions.store import SessionState, SessionStore
 REFRESH_MAX_LENGTH = 200
 
 _TOKEN, _SESSION, _USER = RefreshToken.__table__, LoginSession.__table__, User.__table__
-_INSERT_REFRESH = insert(_TOKEN)
+_REFRESH_COLUMNS = ("session_id", "token_hash", "created_at", "expires_at", "rotated_at")
 # A refresh token is usable when it is unspent and unexpired...
 _USABLE = (
     _TOKEN.c.token_hash == bindparam("hash"),
@@ -38,31 +38,32 @@ _USABLE = (
 )
 # ...and its session is live, with an active user. Spending it (with rotation) is one UPDATE:
 # of N concurrent refreshes with one token, exactly one sees rotated_at still empty.
-_SPEND = (
+_SPEND = Prepared(
     update(_TOKEN)
     .where(*_USABLE)
     .values(rotated_at=bindparam("spent_at"))
     .returning(_TOKEN.c.session_id)
 )
-_PEEK = select(_TOKEN.c.session_id).where(*_USABLE)
+_PEEK = Prepared(select(_TOKEN.c.session_id).where(*_USABLE))
 _LIVE_SESSION = (
     _SESSION.c.id == bindparam("sid"),
     _SESSION.c.ended_at.is_(None),
     _SESSION.c.expires_at > bindparam("now"),
     exists().where(_USER.c.id == _SESSION.c.user_id, _USER.c.is_active.is_(True)),
 )
-_SLIDE = (
+_SLIDE = Prepared(
     update(_SESSION)
     .where(*_LIVE_SESSION)
     .values(last_seen_at=bindparam("seen_at"), expires_at=bindparam("new_expiry"))
     .returning(_SESSION.c.user_id)
 )
-_TOUCH = (
+_TOUCH = Prepared(
     update(_SESSION)
     .where(*_LIVE_SESSION)
     .values(last_seen_at=bindparam("seen_at"))
     .returning(_SESSION.c.user_id)
 )
+_ADD_REFRESH = Prepared(insert(_TOKEN), insert=_REFRESH_COLUMNS)
 _FIND = (
     select(
         _TOKEN.c.rotated_at,
@@ -107,8 +108,8 @@ async def open_token_session(
     refresh, refresh_row = _new_refresh(session["id"], now, lifetimes.refresh)
 
     def work(connection: Connection) -> None:
-        connection.execute(INSERT_SESSION, session)
-        connection.execute(_INSERT_REFRESH, refresh_row)
+        INSERT_SESSION.run(connection, session)
+        _ADD_REFRESH.run(connection, refresh_row)
 
     await db.write(work)
     access = codec.issue_access(user_id, session["id"], now)
@@ -134,16 +135,16 @@ async def refresh_tokens(
         params.update(spent_at=now, new_expiry=new_row["expires_at"])
 
     def work(connection: Connection) -> tuple[int, uuid.UUID]:
-        found = connection.execute(_SPEND if new_row else _PEEK, params).first()
-        if found is None:
+        found = (_SPEND if new_row else _PEEK).run(connection, params)
+        if not found:
             raise _Unusable()
-        session = {**params, "sid": found.session_id}
-        live = connection.execute(_SLIDE if new_row else _TOUCH, session).first()
-        if live is None:
+        session_id = found[0].session_id
+        live = (_SLIDE if new_row else _TOUCH).run(connection, {**params, "sid": session_id})
+        if not live:
             raise _Unusable()  # the rollback un-spends the token
         if new_row is not None:
-            connection.execute(_INSERT_REFRESH, {**new_row, "session_id": found.session_id})
-        return live.user_id, found.session_id
+            _ADD_REFRESH.run(connection, {**new_row, "session_id": session_id})
+        return live[0].user_id, session_id
 
     try:
         user_id, session_id = await db.write(work)

@@ -1,0 +1,107 @@
+"""Units of work (`Database.read` / `Database.write`) and `Prepared` statements, on a real
+database: values go in and come out exactly as the ORM stores and reads them."""
+
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy import bindparam, func, insert, select, text, update
+
+from authgate.accounts.models import User
+from authgate.db import Prepared
+from authgate.epochs import Epoch
+from authgate.sessions.models import LoginSession
+from tests.bearer import create_account, token_login
+
+SESSION = LoginSession.__table__
+COLUMNS = ("id", "user_id", "kind", "secret_hash", "created_at", "last_seen_at", "expires_at",
+           "ended_at", "user_agent", "ip")  # fmt: skip
+ADD = Prepared(insert(SESSION), insert=COLUMNS)
+BY_ID = Prepared(select(SESSION.c.id, SESSION.c.expires_at).where(SESSION.c.id == bindparam("k")))
+END = Prepared(update(SESSION).where(SESSION.c.id == bindparam("k")).values(ended_at=func.now()))
+
+
+async def make_user(app: FastAPI) -> int:
+    async with app.state.db.writer() as db:
+        user = User(username="pat", username_key="pat", password_hash="!")
+        db.add(user)
+        await db.commit()
+        return user.id
+
+
+def row(user_id: int, at: datetime) -> dict[str, object]:
+    return {"id": uuid.uuid4(), "user_id": user_id, "kind": "token", "secret_hash": None,
+            "created_at": at, "last_seen_at": at, "expires_at": at + timedelta(hours=1),
+            "ended_at": None, "user_agent": "ua", "ip": "127.0.0.1"}  # fmt: skip
+
+
+@pytest.mark.parametrize("microsecond", [0, 123456])
+async def test_prepared_values_round_trip_like_the_orm(app: FastAPI, microsecond: int) -> None:
+    db = app.state.db
+    user_id = await make_user(app)
+    at = datetime(2026, 11, 21, 8, 30, 5, microsecond, tzinfo=UTC)
+    prepared, through_orm = row(user_id, at), row(user_id, at)
+    await db.write(lambda connection: ADD.run(connection, prepared))
+    async with db.writer() as session:
+        session.add(LoginSession(**through_orm))
+        await session.commit()
+    found = await db.read(lambda connection: BY_ID.run(connection, {"k": prepared["id"]}))
+    assert [(r.id, r.expires_at) for r in found] == [(prepared["id"], at + timedelta(hours=1))]
+    assert found[0].expires_at.tzinfo is not None
+    async with db.reader() as session:
+        loaded = await session.get(LoginSession, prepared["id"])
+        assert loaded is not None and loaded.created_at == at and loaded.ended_at is None
+        # Stored alike, byte for byte: SQLite compares these as text.
+        stored = (
+            await session.execute(
+                select(func.count(func.distinct(text("expires_at")))).select_from(SESSION)
+            )
+        ).scalar_one()
+    assert stored == 1
+
+
+async def test_prepared_without_columns_counts_rows(app: FastAPI) -> None:
+    db, user_id = app.state.db, await make_user(app)
+    values = row(user_id, datetime.now(UTC))
+    await db.write(lambda connection: ADD.run(connection, values))
+    assert await db.write(lambda connection: END.run(connection, {"k": values["id"]})) == 1
+    assert await db.write(lambda connection: END.run(connection, {"k": uuid.uuid4()})) == 0
+    assert await db.read(lambda connection: BY_ID.run(connection, {"k": uuid.uuid4()})) == []
+
+
+async def test_a_unit_that_raises_is_rolled_back(app: FastAPI) -> None:
+    db, user_id = app.state.db, await make_user(app)
+    values = row(user_id, datetime.now(UTC))
+
+    def work(connection) -> None:  # type: ignore[no-untyped-def]
+        ADD.run(connection, values)
+        raise LookupError("changed my mind")
+
+    with pytest.raises(LookupError):
+        await db.write(work)
+    assert await db.read(lambda connection: BY_ID.run(connection, {"k": values["id"]})) == []
+
+
+async def test_a_refused_refresh_does_not_spend_the_token(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The token is spent and the session checked in one transaction: when the session check
+    refuses, the rollback leaves the token as it was (no false 'reused' later)."""
+    user = await create_account(client)
+    pair = await token_login(client)
+
+    async def set_active(active: bool) -> None:
+        async with app.state.db.writer() as db:
+            await db.execute(update(User).where(User.id == user["id"]).values(is_active=active))
+            await db.commit()
+        app.state.epochs.bump(Epoch.AUTH)
+
+    await set_active(False)
+    response = await client.post("/account/refresh", json={"refresh": pair["refresh"]})
+    assert (response.status_code, response.json()["code"]) == (401, "token_revoked")
+    await set_active(True)
+    response = await client.post("/account/refresh", json={"refresh": pair["refresh"]})
+    assert response.status_code == 200, response.json()
+    assert response.json()["refresh"] != pair["refresh"]
