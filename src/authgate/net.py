@@ -40,7 +40,7 @@ class ClientResolver:
         return hops[0] if hops and _is_ip(hops[0]) else peer
 
     def is_https(self, conn: HTTPConnection) -> bool:
-        if conn.url.scheme in ("https", "wss"):
+        if conn.scope.get("scheme") in ("https", "wss"):
             return True
         peer = conn.client.host if conn.client else ""
         if self._is_trusted(peer):
