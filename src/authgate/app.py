@@ -20,12 +20,13 @@ from authgate.items.router import router as items_router
 from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
 from authgate.net import ClientResolver
-from authgate.openapi import responses
+from authgate.openapi import document_security, responses
 from authgate.ops.router import router as ops_router
 from authgate.security.keys import load_secret_key
 from authgate.security.passwords import PasswordHasher
 from authgate.security.ratelimit import Limits
 from authgate.security.tokens import TokenCodec
+from authgate.sessions.dependencies import GUARDS, oauth2_scheme
 from authgate.sessions.router import jwks_router
 from authgate.sessions.router import router as tokens_router
 from authgate.sessions.store import SessionStore
@@ -65,6 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    document_security(app, oauth2_scheme, GUARDS)
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
     # 1. standard headers: times everything and decorates every answer, preflights and 413s too;
     # 2. CORS: answers preflights, and marks every answer for allowed origins, errors and 413s

@@ -16,6 +16,7 @@ from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
 from authgate.sessions import service as sessions
 from authgate.sessions.dependencies import CurrentSession, CurrentUser
+from authgate.sessions.store import AuthUser
 
 router = APIRouter(prefix="/account", tags=["accounts"])
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -35,9 +36,10 @@ async def create_account(request: Request, db: DbSession) -> UserRead:
 
 
 @router.get("/me", response_model=UserRead, responses=responses(401))
-async def read_me(user: CurrentUser) -> UserRead:
+async def read_me(user: CurrentUser) -> AuthUser:
     """Your own account."""
-    return UserRead.model_validate(user)
+    # The response model reads it once; a UserRead built here would be validated twice.
+    return user
 
 
 @router.patch("/me", response_model=UserRead, responses=responses(400, 401, 403, 422))

@@ -35,14 +35,49 @@ class Principal:
 
 
 # Documents Bearer auth in OpenAPI so that the Authorize button of /docs logs in through
-# /account/token. It never refuses anything (auto_error=False): the checks are ours, below.
+# /account/token. Only documentation: `authgate.openapi.document_security` marks every route
+# guarded below with it. As a sub-dependency it would cost FastAPI one more resolution pass
+# on every request, for a value nobody reads (the checks are ours, below).
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="account/token", auto_error=False)
+# The caller's principal, once found, for the rest of the request (what FastAPI's dependency
+# cache did when the guards below depended on each other: a route may ask for several).
+PRINCIPAL = "authgate.principal"
 
 
-async def optional_session(
-    request: Request, _documented: Annotated[str | None, Depends(oauth2_scheme)] = None
-) -> Principal | None:
+async def optional_session(request: Request) -> Principal | None:
     """The caller's live session, None when no credentials were sent; bad ones raise."""
+    state = request.scope.setdefault("state", {})
+    if PRINCIPAL not in state:
+        state[PRINCIPAL] = await _authenticate(request)
+    return state[PRINCIPAL]
+
+
+# The guards below take the request and call optional_session themselves rather than depend
+# on it: each level of nested dependencies costs FastAPI a resolution pass on every request
+# of every protected route.
+async def current_session(request: Request) -> Principal:
+    principal = await optional_session(request)
+    if principal is None:
+        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+async def current_user(request: Request) -> AuthUser:
+    return (await current_session(request)).user
+
+
+async def current_admin(request: Request) -> AuthUser:
+    user = await current_user(request)
+    if not user.is_admin:
+        raise Forbidden()
+    return user
+
+
+# Every dependency above: a route that uses one is documented as taking a Bearer token.
+GUARDS = (optional_session, current_session, current_user, current_admin)
+
+
+async def _authenticate(request: Request) -> Principal | None:
     authorization = request.headers.get("authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
@@ -52,30 +87,6 @@ async def optional_session(
     if secret:
         return await _cookie(request, secret)
     return None
-
-
-async def current_session(
-    principal: Annotated[Principal | None, Depends(optional_session)],
-) -> Principal:
-    if principal is None:
-        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
-    return principal
-
-
-async def current_user(
-    principal: Annotated[Principal | None, Depends(optional_session)],
-) -> AuthUser:
-    # current_session's check, inlined: each level of nested dependencies costs FastAPI a
-    # resolution pass on every request of every protected route.
-    if principal is None:
-        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
-    return principal.user
-
-
-async def current_admin(user: Annotated[AuthUser, Depends(current_user)]) -> AuthUser:
-    if not user.is_admin:
-        raise Forbidden()
-    return user
 
 
 async def _bearer(request: Request, token: str) -> Principal:
