@@ -22,6 +22,14 @@ router = APIRouter(prefix="/account", tags=["accounts"])
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
+# GET /me first: routes are tried in order, each try costs, and it is the busiest by far.
+@router.get("/me", response_model=UserRead, responses=responses(401))
+async def read_me(user: CurrentUser) -> AuthUser:
+    """Your own account."""
+    # The response model reads it once; a UserRead built here would be validated twice.
+    return user
+
+
 @router.post(
     "/create-account",
     status_code=201,
@@ -33,13 +41,6 @@ async def create_account(request: Request, db: DbSession) -> UserRead:
     """Create an account; log in next with /account/login. The password is never returned."""
     user = await register_request(request, db, await parse_body(request, UserCreate))
     return UserRead.model_validate(user)
-
-
-@router.get("/me", response_model=UserRead, responses=responses(401))
-async def read_me(user: CurrentUser) -> AuthUser:
-    """Your own account."""
-    # The response model reads it once; a UserRead built here would be validated twice.
-    return user
 
 
 @router.patch("/me", response_model=UserRead, responses=responses(400, 401, 403, 422))
