@@ -1,11 +1,12 @@
 """`current_session`, `current_user` and `current_admin`: one way in for Bearer and cookie alike."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.datastructures import State
 
 from authgate.errors import (
     AppError,
@@ -101,36 +102,33 @@ async def _bearer(request: Request, token: str) -> Principal:
 
 async def _cookie(request: Request, secret: str) -> Principal:
     state = request.app.state
-    session = await _live(request, await state.sessions.by_secret_hash(hash_secret(secret)), None)
+    now = state.clock()
+    session = await _live(state, await state.sessions.by_secret_hash(hash_secret(secret)), now)
     if request.method in UNSAFE_METHODS and not is_valid(
         state.secret_key, secret, request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
     ):
         raise CsrfFailed()
     transport.queue_csrf_header(request, secret)
-    await _renew(request, session, secret)
+    await _renew(request, session, secret, now)
     return Principal(session.user, session, "cookie")
 
 
-async def _live(
-    request: Request, session: SessionState | None, challenge: dict[str, str] | None
-) -> SessionState:
-    now = request.app.state.clock()
+async def _live(state: State, session: SessionState | None, now: datetime) -> SessionState:
     if session is not None and session.ended_at is None and session.expires_at <= now:
         # Another worker may have slid the expiry forward since we cached this state.
-        session = await request.app.state.sessions.by_id(session.id, fresh=True)
+        session = await state.sessions.by_id(session.id, fresh=True)
     if session is None or session.ended_at is not None or not session.user.is_active:
-        raise TokenRevoked(headers=challenge)
+        raise TokenRevoked()
     if session.expires_at <= now:
-        raise TokenExpired(headers=challenge)
+        raise TokenExpired()
     return session
 
 
-async def _renew(request: Request, session: SessionState, secret: str) -> None:
+async def _renew(request: Request, session: SessionState, secret: str, now: datetime) -> None:
     """Sliding expiry: past half of its age, a session's cookie and expiry are renewed."""
     state = request.app.state
     age = state.settings.session_cookie_age
-    now = state.clock()
-    if session.expires_at - now > timedelta(seconds=age / 2):
+    if (session.expires_at - now).total_seconds() > age / 2:
         return
     async with state.db.writer() as db:
         session.expires_at = await extend_session(db, session.id, now, age)
