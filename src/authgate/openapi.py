@@ -63,7 +63,7 @@ def form_or_json(model: type[BaseModel]) -> dict[str, Any]:
 def document_security(
     app: FastAPI, scheme: SecurityBase, guards: Collection[Callable[..., Any]]
 ) -> None:
-    """Document `scheme` on every route that depends on one of `guards`, and nowhere else.
+    """Document `scheme` on every route that is or depends on one of `guards`, and nowhere else.
 
     What FastAPI writes for a security scheme used as a sub-dependency, without the cost of
     resolving that sub-dependency on every request.
@@ -88,7 +88,9 @@ def _add_security(
     used = False
     for context in iter_route_contexts(app.routes):
         route = context.original_route
-        if not isinstance(route, APIRoute) or not _is_guarded(route.dependant, guards):
+        if not isinstance(route, APIRoute) or not (
+            route.endpoint in guards or _is_guarded(route.dependant, guards)
+        ):
             continue
         operations = schema.get("paths", {}).get(context.path_format, {})
         for method in route.methods:
