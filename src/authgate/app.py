@@ -1,5 +1,6 @@
 """`create_app(settings)`: builds every collaborator, hangs it on `app.state`, wires the stack."""
 
+import gc
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
@@ -20,12 +21,13 @@ from authgate.items.router import router as items_router
 from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
 from authgate.net import ClientResolver
-from authgate.openapi import responses
+from authgate.openapi import document_security, responses
 from authgate.ops.router import router as ops_router
 from authgate.security.keys import load_secret_key
 from authgate.security.passwords import PasswordHasher
 from authgate.security.ratelimit import Limits
 from authgate.security.tokens import TokenCodec
+from authgate.sessions.dependencies import GUARDS, oauth2_scheme
 from authgate.sessions.router import jwks_router
 from authgate.sessions.router import router as tokens_router
 from authgate.sessions.store import SessionStore
@@ -65,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         app.include_router(router)
+    _docs_routes_last(app)
+    document_security(app, oauth2_scheme, GUARDS)
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
     # 1. standard headers: times everything and decorates every answer, preflights and 413s too;
     # 2. CORS: answers preflights, and marks every answer for allowed origins, errors and 413s
@@ -76,6 +80,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        **middleware_options(settings))  # fmt: skip
     app.add_middleware(StandardHeadersMiddleware, version=API_VERSION,
                        default_language=settings.default_language)  # fmt: skip
+    return app
+
+
+def _docs_routes_last(app: FastAPI) -> None:
+    """Move /openapi.json, /docs and /redoc, which FastAPI adds first, behind the API's routes.
+
+    Every request tried those four before the API's own (a few µs each time); their paths are
+    nobody else's, so the order changes nothing else.
+    """
+    docs = {app.openapi_url, app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url}
+    app.router.routes.sort(key=lambda route: getattr(route, "path", None) in docs)  # stable
+
+
+def create_served_app() -> FastAPI:
+    """`create_app` as `authgate serve` runs it in each worker: the start-up heap frozen."""
+    app = create_app()
+    app.state.freeze_heap = True
     return app
 
 
@@ -100,6 +121,12 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.hasher.warm_up()
     await app.state.cors.start()
+    if getattr(app.state, "freeze_heap", False):
+        # What start-up built lives as long as the worker: out of the collector's sight, the
+        # full collections that come later walk only what requests leave behind, not the
+        # whole heap of a worker (50-270 ms each, pauses every request in flight).
+        gc.collect()
+        gc.freeze()
     try:
         yield
     finally:

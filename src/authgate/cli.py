@@ -39,7 +39,7 @@ def serve(
 
     upgrade(load_settings())
     uvicorn.run(
-        "authgate.app:create_app",
+        "authgate.app:create_served_app",
         factory=True,
         host=host,
         port=port,

@@ -1,7 +1,13 @@
-"""OpenAPI fragments: the error envelope per status, and bodies accepted as JSON or form."""
+"""OpenAPI fragments: the error envelope per status, bodies accepted as JSON or form, security."""
 
+from collections.abc import Callable, Collection
 from typing import Any
 
+from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.encoders import jsonable_encoder
+from fastapi.routing import APIRoute, iter_route_contexts
+from fastapi.security.base import SecurityBase
 from pydantic import BaseModel
 
 
@@ -52,3 +58,50 @@ def form_or_json(model: type[BaseModel]) -> dict[str, Any]:
             },
         }
     }
+
+
+def document_security(
+    app: FastAPI, scheme: SecurityBase, guards: Collection[Callable[..., Any]]
+) -> None:
+    """Document `scheme` on every route that is or depends on one of `guards`, and nowhere else.
+
+    What FastAPI writes for a security scheme used as a sub-dependency, without the cost of
+    resolving that sub-dependency on every request.
+    """
+    generate = app.openapi
+    documented: list[dict[str, Any]] = []
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        if not documented or documented[0] is not schema:  # generated anew
+            _add_security(app, schema, scheme, frozenset(guards))
+            documented[:] = [schema]
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _add_security(
+    app: FastAPI, schema: dict[str, Any], scheme: SecurityBase, guards: frozenset[Any]
+) -> None:
+    requirement = [{scheme.scheme_name: []}]
+    used = False
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not (
+            route.endpoint in guards or _is_guarded(route.dependant, guards)
+        ):
+            continue
+        operations = schema.get("paths", {}).get(context.path_format, {})
+        for method in route.methods:
+            if method.lower() in operations:
+                operations[method.lower()]["security"] = requirement
+                used = True
+    if used:
+        model = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes[scheme.scheme_name] = model
+
+
+def _is_guarded(dependant: Dependant, guards: frozenset[Any]) -> bool:
+    return any(sub.call in guards or _is_guarded(sub, guards) for sub in dependant.dependencies)

@@ -258,6 +258,17 @@ async def test_vary_is_merged_without_duplicates(
     assert response.headers.get_list("vary") == [refused]
 
 
+@pytest.mark.parametrize(
+    ("app_vary", "sent"),
+    [("Accept-Encoding", "Accept-Encoding, Origin"), ("origin", "origin"), ("*", "*")],
+)
+async def test_vary_is_merged_without_an_origin_too(build: Build, app_vary: str, sent: str) -> None:
+    client = (await build(cors_origins=APP)).client
+    response = await client.get("/varies", params={"vary": app_vary})
+    assert response.headers.get_list("vary") == [sent]
+    assert cors_headers(response) == {"vary": sent}
+
+
 async def test_expose_headers_from_settings(build: Build) -> None:
     client = (await build(cors_origins=APP, cors_expose_headers="X-One, X-Two")).client
     response = await client.get("/", headers={"Origin": APP})

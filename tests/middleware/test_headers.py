@@ -1,6 +1,8 @@
 """StandardHeadersMiddleware on a tiny inline app: the exact headers of each scenario."""
 
+import os
 import re
+import warnings
 
 import httpx
 import pytest
@@ -8,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from authgate.middleware.headers import StandardHeadersMiddleware
+from authgate.middleware.headers import RequestIds, StandardHeadersMiddleware
 
 VERSION = "1.2.3"
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
@@ -105,6 +107,37 @@ async def test_an_invalid_request_id_is_replaced_by_a_fresh_one(request_id):
 async def test_fresh_request_ids_differ():
     ids = {(await get("/")).headers["x-request-id"] for _ in range(5)}
     assert len(ids) == 5
+
+
+async def test_fresh_request_ids_of_one_app_differ():
+    transport = httpx.ASGITransport(app=inline_app())
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        ids = [(await client.get("/")).headers["x-request-id"] for _ in range(50)]
+    assert len(set(ids)) == 50
+    assert all(REQUEST_ID.match(value) for value in ids)
+
+
+def test_workers_never_share_a_request_id():
+    first, second = RequestIds(), RequestIds()  # as two worker processes would build them
+    assert not {first.next() for _ in range(100)} & {second.next() for _ in range(100)}
+
+
+def test_a_forked_child_does_not_repeat_its_parents_ids():
+    ids = RequestIds()
+    ids.next()
+    read, write = os.pipe()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # fork with threads: none used here
+        pid = os.fork()
+    if pid == 0:
+        os.write(write, ids.next())
+        os._exit(0)
+    os.close(write)
+    child = os.read(read, 256)
+    os.close(read)
+    os.waitpid(pid, 0)
+    parent = ids.next()
+    assert child.split(b"-")[0] != parent.split(b"-")[0]
 
 
 async def test_process_time_is_a_plain_decimal_everywhere():

@@ -12,12 +12,13 @@ Starlette decides well; where authgate's contract asks for more, this subclass d
 """
 
 from collections.abc import Collection
+from functools import partial
 from typing import Any
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.middleware.cors import CORSMiddleware
 from starlette.responses import PlainTextResponse, Response
-from starlette.types import ASGIApp, Message, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authgate.cors.registry import OriginRegistry
 from authgate.settings import Settings
@@ -49,6 +50,14 @@ class RegistryCORSMiddleware(CORSMiddleware):
         )
         self.registry = registry
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not any(n == b"origin" for n, _ in scope["headers"]):
+            # Not a cross-origin request (browsers name the origin on those): nothing to decide
+            # and no preflight, only Vary. Starlette would parse the headers and ask anyway.
+            await self.app(scope, receive, partial(_send_varying, send=send))
+            return
+        await super().__call__(scope, receive, send)
+
     def is_allowed_origin(self, origin: str) -> bool:
         return self.allow_all_origins or self.registry.is_allowed(origin)
 
@@ -77,6 +86,16 @@ class RegistryCORSMiddleware(CORSMiddleware):
                     headers["Access-Control-Allow-Origin"] = origin
             add_vary(headers, "Origin")
         await send(message)
+
+
+async def _send_varying(message: Message, send: Send) -> None:
+    if message["type"] == "http.response.start":
+        headers = message.setdefault("headers", [])
+        if any(n.lower() == b"vary" for n, _ in headers):
+            add_vary(MutableHeaders(scope=message), "Origin")
+        else:
+            message["headers"] = [*headers, (b"vary", b"Origin")]
+    await send(message)
 
 
 def add_vary(headers: MutableHeaders, name: str) -> None:

@@ -4,7 +4,9 @@ One pure ASGI layer for all of them rather than one each: every layer is paid on
 request, and these all decorate the same `http.response.start` message.
 """
 
+import itertools
 import json
+import os
 import re
 import secrets
 import time
@@ -18,17 +20,42 @@ from authgate.sessions.transport import PENDING_COOKIES
 REQUEST_ID = re.compile(rb"\A[A-Za-z0-9._-]{1,128}\Z")
 NO_STORE_PATHS = ("/signup", "/login", "/logout", "/api/info")
 NO_STORE_PREFIXES = ("/account/", "/admin/")
+CACHE, NO_STORE = b"cache-control", (b"cache-control", b"no-store")
+
+
+CONTENT_LANGUAGE_HEADERS = {
+    language: (b"content-language", tag.encode()) for language, tag in CONTENT_LANGUAGE.items()
+}
 
 
 def is_no_store(path: str) -> bool:
     return path in NO_STORE_PATHS or path.startswith(NO_STORE_PREFIXES)
 
 
+class RequestIds:
+    """Fresh request ids: a random prefix per process and a counter, unique across workers.
+
+    Cheaper than fresh randomness per request (a system call each), and just as unique: 64
+    random bits tell the processes apart, the counter the requests of one process.
+    """
+
+    def __init__(self) -> None:
+        self._pid = -1
+
+    def next(self) -> bytes:
+        if self._pid != os.getpid():  # first use, or a forked child: never repeat the parent
+            self._pid = os.getpid()
+            self._prefix = secrets.token_hex(8)
+            self._counter = itertools.count(1)
+        return f"{self._prefix}-{next(self._counter):x}".encode()
+
+
 class StandardHeadersMiddleware:
     def __init__(self, app: ASGIApp, *, version: str, default_language: str) -> None:
         self.app = app
-        self.version = version.encode()
+        self.version = (b"x-api-version", version.encode())
         self.default_language = default_language
+        self.request_ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -42,15 +69,15 @@ class StandardHeadersMiddleware:
             elif name == b"accept-language":
                 accept_language = value.decode("latin-1")
         if request_id is None or not REQUEST_ID.match(request_id):
-            request_id = secrets.token_hex(16).encode()
+            request_id = self.request_ids.next()
         language = negotiate(accept_language, self.default_language)
         state = scope.setdefault("state", {})
         state["language"] = language
         state["request_id"] = request_id.decode()
         extra = [
             (b"x-request-id", request_id),
-            (b"x-api-version", self.version),
-            (b"content-language", CONTENT_LANGUAGE[language].encode()),
+            self.version,
+            CONTENT_LANGUAGE_HEADERS[language],
         ]
         no_store = is_no_store(scope["path"])
         response_started = False
@@ -59,15 +86,14 @@ class StandardHeadersMiddleware:
             nonlocal response_started
             if message["type"] == "http.response.start":
                 response_started = True
-                headers = [
-                    h
-                    for h in message.get("headers", ())
-                    if not (no_store and h[0].lower() == b"cache-control")
-                ]
-                headers.extend(extra)
-                headers.extend(state.get(PENDING_COOKIES, ()))
                 if no_store:
-                    headers.append((b"cache-control", b"no-store"))
+                    headers = [h for h in message.get("headers", ()) if h[0].lower() != CACHE]
+                    headers.append(NO_STORE)
+                else:
+                    headers = list(message.get("headers", ()))
+                headers += extra
+                if PENDING_COOKIES in state:
+                    headers += state[PENDING_COOKIES]
                 elapsed = time.perf_counter() - started
                 headers.append((b"x-process-time", f"{elapsed:.6f}".encode()))
                 message["headers"] = headers

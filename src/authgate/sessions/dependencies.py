@@ -1,11 +1,12 @@
 """`current_session`, `current_user` and `current_admin`: one way in for Bearer and cookie alike."""
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Annotated, Literal
 
 from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
+from starlette.datastructures import State
 
 from authgate.errors import (
     AppError,
@@ -35,14 +36,49 @@ class Principal:
 
 
 # Documents Bearer auth in OpenAPI so that the Authorize button of /docs logs in through
-# /account/token. It never refuses anything (auto_error=False): the checks are ours, below.
+# /account/token. Only documentation: `authgate.openapi.document_security` marks every route
+# guarded below with it. As a sub-dependency it would cost FastAPI one more resolution pass
+# on every request, for a value nobody reads (the checks are ours, below).
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="account/token", auto_error=False)
+# The caller's principal, once found, for the rest of the request (what FastAPI's dependency
+# cache did when the guards below depended on each other: a route may ask for several).
+PRINCIPAL = "authgate.principal"
 
 
-async def optional_session(
-    request: Request, _documented: Annotated[str | None, Depends(oauth2_scheme)] = None
-) -> Principal | None:
+async def optional_session(request: Request) -> Principal | None:
     """The caller's live session, None when no credentials were sent; bad ones raise."""
+    state = request.scope.setdefault("state", {})
+    if PRINCIPAL not in state:
+        state[PRINCIPAL] = await _authenticate(request)
+    return state[PRINCIPAL]
+
+
+# The guards below take the request and call optional_session themselves rather than depend
+# on it: each level of nested dependencies costs FastAPI a resolution pass on every request
+# of every protected route.
+async def current_session(request: Request) -> Principal:
+    principal = await optional_session(request)
+    if principal is None:
+        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
+    return principal
+
+
+async def current_user(request: Request) -> AuthUser:
+    return (await current_session(request)).user
+
+
+async def current_admin(request: Request) -> AuthUser:
+    user = await current_user(request)
+    if not user.is_admin:
+        raise Forbidden()
+    return user
+
+
+# Every dependency above: a route that uses one is documented as taking a Bearer token.
+GUARDS = (optional_session, current_session, current_user, current_admin)
+
+
+async def _authenticate(request: Request) -> Principal | None:
     authorization = request.headers.get("authorization")
     if authorization is not None:
         scheme, _, token = authorization.partition(" ")
@@ -52,30 +88,6 @@ async def optional_session(
     if secret:
         return await _cookie(request, secret)
     return None
-
-
-async def current_session(
-    principal: Annotated[Principal | None, Depends(optional_session)],
-) -> Principal:
-    if principal is None:
-        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
-    return principal
-
-
-async def current_user(
-    principal: Annotated[Principal | None, Depends(optional_session)],
-) -> AuthUser:
-    # current_session's check, inlined: each level of nested dependencies costs FastAPI a
-    # resolution pass on every request of every protected route.
-    if principal is None:
-        raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
-    return principal.user
-
-
-async def current_admin(user: Annotated[AuthUser, Depends(current_user)]) -> AuthUser:
-    if not user.is_admin:
-        raise Forbidden()
-    return user
 
 
 async def _bearer(request: Request, token: str) -> Principal:
@@ -90,36 +102,33 @@ async def _bearer(request: Request, token: str) -> Principal:
 
 async def _cookie(request: Request, secret: str) -> Principal:
     state = request.app.state
-    session = await _live(request, await state.sessions.by_secret_hash(hash_secret(secret)), None)
+    now = state.clock()
+    session = await _live(state, await state.sessions.by_secret_hash(hash_secret(secret)), now)
     if request.method in UNSAFE_METHODS and not is_valid(
         state.secret_key, secret, request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
     ):
         raise CsrfFailed()
     transport.queue_csrf_header(request, secret)
-    await _renew(request, session, secret)
+    await _renew(request, session, secret, now)
     return Principal(session.user, session, "cookie")
 
 
-async def _live(
-    request: Request, session: SessionState | None, challenge: dict[str, str] | None
-) -> SessionState:
-    now = request.app.state.clock()
+async def _live(state: State, session: SessionState | None, now: datetime) -> SessionState:
     if session is not None and session.ended_at is None and session.expires_at <= now:
         # Another worker may have slid the expiry forward since we cached this state.
-        session = await request.app.state.sessions.by_id(session.id, fresh=True)
+        session = await state.sessions.by_id(session.id, fresh=True)
     if session is None or session.ended_at is not None or not session.user.is_active:
-        raise TokenRevoked(headers=challenge)
+        raise TokenRevoked()
     if session.expires_at <= now:
-        raise TokenExpired(headers=challenge)
+        raise TokenExpired()
     return session
 
 
-async def _renew(request: Request, session: SessionState, secret: str) -> None:
+async def _renew(request: Request, session: SessionState, secret: str, now: datetime) -> None:
     """Sliding expiry: past half of its age, a session's cookie and expiry are renewed."""
     state = request.app.state
     age = state.settings.session_cookie_age
-    now = state.clock()
-    if session.expires_at - now > timedelta(seconds=age / 2):
+    if (session.expires_at - now).total_seconds() > age / 2:
         return
     async with state.db.writer() as db:
         session.expires_at = await extend_session(db, session.id, now, age)
