@@ -17,7 +17,7 @@ from authgate.openapi import form_or_json, responses
 from authgate.sessions import service as sessions
 from authgate.sessions.dependencies import CurrentSession, CurrentUser, current_user
 
-router = APIRouter(prefix="/account", tags=["accounts"])
+router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 

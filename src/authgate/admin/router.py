@@ -19,7 +19,7 @@ from authgate.db import DbSession, ReadDbSession
 from authgate.openapi import responses
 from authgate.sessions.dependencies import CurrentAdmin
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403, 422))
+router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403, 413, 422))
 UserId = Annotated[int, Path(ge=1, le=service.MAX_ID)]
 
 

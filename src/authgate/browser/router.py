@@ -21,7 +21,7 @@ from authgate.sessions.transport import (
     set_session_cookies,
 )
 
-router = APIRouter(tags=["browser"])
+router = APIRouter(tags=["browser"], responses=responses(413))
 
 
 async def _open_cookie_session(request: Request, response: Response, user: AuthUser) -> None:

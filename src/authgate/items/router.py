@@ -25,7 +25,7 @@ from authgate.items.schemas import (
 from authgate.openapi import responses
 from authgate.sessions.dependencies import CurrentUser
 
-router = APIRouter(prefix="/items", tags=["items"])
+router = APIRouter(prefix="/items", tags=["items"], responses=responses(413))
 FIELDS = ("name", "size")
 IfMatch = Annotated[str | None, Header(max_length=2048)]
 IfNoneMatch = Annotated[str | None, Header(max_length=2048)]

@@ -5,7 +5,9 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 
-router = APIRouter(tags=["operations"])
+from authgate.openapi import responses
+
+router = APIRouter(tags=["operations"], responses=responses(413))
 
 
 @router.get("/health")

@@ -29,8 +29,8 @@ from authgate.sessions.schemas import (
 )
 from authgate.settings import Settings
 
-router = APIRouter(prefix="/account", tags=["tokens"])
-jwks_router = APIRouter(tags=["tokens"])
+router = APIRouter(prefix="/account", tags=["tokens"], responses=responses(413))
+jwks_router = APIRouter(tags=["tokens"], responses=responses(413))
 # Documented as a UUID but not enforced by FastAPI: a malformed id answers 404, like an unknown one.
 SessionId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
 OAUTH2_ERRORS = {400: {"model": OAuth2Error, "description": "RFC 6749 error (`invalid_grant`)"}}
