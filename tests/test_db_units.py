@@ -1,6 +1,7 @@
 """Units of work (`Database.read` / `Database.write`) and `Prepared` statements, on a real
 database: values go in and come out exactly as the ORM stores and reads them."""
 
+import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -105,3 +106,31 @@ async def test_a_refused_refresh_does_not_spend_the_token(
     response = await client.post("/account/refresh", json={"refresh": pair["refresh"]})
     assert response.status_code == 200, response.json()
     assert response.json()["refresh"] != pair["refresh"]
+
+
+async def test_concurrent_writes_each_keep_their_own_outcome(app: FastAPI) -> None:
+    """Writes queued together may share a transaction (on SQLite, one COMMIT per round): each
+    still commits or rolls back alone, and gets its own result or exception."""
+    db, user_id = app.state.db, await make_user(app)
+    rows = [row(user_id, datetime.now(UTC)) for _ in range(40)]
+
+    def unit(values: dict[str, object], fail: bool):  # type: ignore[no-untyped-def]
+        def work(connection):  # type: ignore[no-untyped-def]
+            ADD.run(connection, values)
+            if fail:
+                raise LookupError(values["id"])
+            return values["id"]
+
+        return work
+
+    outcomes = await asyncio.gather(
+        *(db.write(unit(values, n % 3 == 0)) for n, values in enumerate(rows)),
+        return_exceptions=True,
+    )
+    for n, (values, outcome) in enumerate(zip(rows, outcomes, strict=True)):
+        if n % 3 == 0:
+            assert isinstance(outcome, LookupError) and outcome.args == (values["id"],)
+        else:
+            assert outcome == values["id"]
+    kept = {r.id for v in rows for r in await db.read(lambda c, v=v: BY_ID.run(c, {"k": v["id"]}))}
+    assert kept == {values["id"] for n, values in enumerate(rows) if n % 3}
