@@ -11,9 +11,9 @@ from fastapi import FastAPI
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from authgate.accounts.models import User
-from authgate.db import Prepared
 from authgate.epochs import Epoch
 from authgate.sessions.models import LoginSession
+from authgate.units import Prepared
 from tests.bearer import create_account, token_login
 
 SESSION = LoginSession.__table__

@@ -9,11 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from authgate.accounts.models import User
 from authgate.accounts.policy import check_password, email_key, is_comparable, username_key
 from authgate.accounts.schemas import UserCreate, UserUpdate
-from authgate.db import Database, Prepared
+from authgate.db import Database
 from authgate.epochs import Epoch, Epochs
 from authgate.errors import AppError, InvalidCredentials, NotFound
 from authgate.security.passwords import PasswordHasher
 from authgate.sessions.store import AuthUser
+from authgate.units import Prepared
 
 _USER = User.__table__
 _SNAPSHOT = [_USER.c[name] for name in AuthUser.__slots__]

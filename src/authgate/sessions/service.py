@@ -9,9 +9,10 @@ from typing import Any
 from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from authgate.db import Database, Prepared
+from authgate.db import Database
 from authgate.epochs import Epoch, Epochs
 from authgate.sessions.models import LoginSession
+from authgate.units import Prepared
 
 USER_AGENT_MAX = 512
 SESSION = LoginSession.__table__

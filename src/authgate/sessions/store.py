@@ -13,9 +13,10 @@ from datetime import datetime
 from sqlalchemy import bindparam, select
 
 from authgate.accounts.models import User
-from authgate.db import Database, Prepared
+from authgate.db import Database
 from authgate.epochs import Epoch, Epochs
 from authgate.sessions.models import LoginSession
+from authgate.units import Prepared
 
 MAX_ENTRIES = 100_000
 

@@ -18,13 +18,14 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
 
 from authgate.accounts.models import User
-from authgate.db import Database, Prepared
+from authgate.db import Database
 from authgate.epochs import Epoch, Epochs
 from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.models import LoginSession, RefreshToken
 from authgate.sessions.service import INSERT_SESSION, end_sessions_in, hash_secret, session_row
 from authgate.sessions.store import SessionState, SessionStore
+from authgate.units import Prepared
 
 REFRESH_MAX_LENGTH = 200
 
