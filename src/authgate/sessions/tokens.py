@@ -126,9 +126,9 @@ async def refresh_tokens(
     The usual case is one unit of work: spend the token, slide its session, add the next token.
     Only when that finds the token unusable is it looked at again, to answer why.
     """
-    if not token or len(token) > REFRESH_MAX_LENGTH:
+    token_hash = _hash_of(token)
+    if token_hash is None:
         raise TokenInvalid()
-    token_hash = hash_secret(token)
     params: dict[str, Any] = {"hash": token_hash, "now": now, "seen_at": now}
     new_refresh, new_row = None, None
     if lifetimes.rotate:
@@ -240,10 +240,15 @@ def _new_refresh(
     return token, row
 
 
+def _hash_of(token: str) -> str | None:
+    """The stored form of a refresh token; None for text that cannot be one."""
+    return hash_secret(token) if token and len(token) <= REFRESH_MAX_LENGTH else None
+
+
 async def _find_token(db: Database, token: str) -> Row[Any] | None:
-    if not token or len(token) > REFRESH_MAX_LENGTH:
+    token_hash = _hash_of(token)
+    if token_hash is None:
         return None
-    token_hash = hash_secret(token)
     return await db.read(lambda connection: _find(connection, token_hash))
 
 
