@@ -89,7 +89,7 @@ def render(configs: list[ConfigResult], wrk_version: str, notes: str) -> str:
             "",
             report.memory_line(config),
             "",
-            "### Targets (issue 5)",
+            "### Targets (issue 9)",
             "",
             report.verdict_table(config),
             "",

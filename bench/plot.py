@@ -4,7 +4,14 @@ from pathlib import Path
 
 from bench.runner import ConfigResult
 
-TARGETS = {"me_bearer": 0.5, "me_cookie": 0.4, "refresh": 0.15}
+# Issue 9's ratio targets (× bare).
+TARGETS = {
+    "me_bearer": 0.7,
+    "item_get": 0.5,
+    "item_put": 0.2,
+    "refresh": 0.25,
+    "me_under_logouts": 0.5,
+}
 
 
 def write(configs: list[ConfigResult], path: Path) -> Path:

@@ -121,7 +121,7 @@ def run_config(database: str, workers: int, opts: Options, run_id: str) -> Confi
         result.database_version = target.server_version()
         authgate.start(workers, "/health")
         bare.start(workers, "/hello")
-        bench = scenarios.Bench(opts.wrk, authgate, bare, opts.seconds, 0, run_id)
+        bench = scenarios.Bench(opts.wrk, authgate, bare, opts.seconds, 0, run_id, work=work)
         _drive(result, target, bench, opts)
         result.rss_mib = {"authgate": authgate.rss_mib(), "bare": bare.rss_mib()}
     finally:
@@ -186,6 +186,8 @@ def _measure(
         )
     _run(result, b, scenario, opts)
     result.kinds[scenario.key] = scenario.baseline
+    if scenario.companion is not None:
+        result.kinds[scenario.companion.key] = None
     if base is not None:
         result.baselines.setdefault(scenario.key, []).append(base)
 
@@ -195,19 +197,22 @@ def _run(
 ) -> wrk.Result:
     if opts.warmup:
         _check(result, scenario, scenarios.measure(b, scenario, opts.warmup)[1], "warm-up")
-    load, found = scenarios.measure(b, scenario, opts.seconds)
+    loads, found = scenarios.measure(b, scenario, opts.seconds)
     _check(result, scenario, found, "run")
-    result.labels[scenario.key] = scenario.label
-    result.loads[scenario.key] = f"{load.connections}"
-    result.results.setdefault(scenario.key, []).append(found[0])
-    r = found[0]
-    print(
-        f"[{result.name}] {scenario.label}: {r.rps:,.1f} req/s, p50 {r.p50_ms:.2f} ms, "
-        f"p99 {r.p99_ms:.2f} ms, {_cpu_text(r.cpu_us)} server CPU/req, non-2xx {r.non2xx}, "
-        f"socket errors {r.errors}",
-        flush=True,
-    )
-    return r
+    rows = [(scenario.key, scenario.label)]
+    if scenario.companion is not None:  # the background's result is a row of its own
+        rows.append((scenario.companion.key, scenario.companion.label))
+    for (key, label), load, r in zip(rows, loads, found, strict=False):
+        result.labels[key] = label
+        result.loads[key] = f"{load.connections}"
+        result.results.setdefault(key, []).append(r)
+        print(
+            f"[{result.name}] {label}: {r.rps:,.1f} req/s, p50 {r.p50_ms:.2f} ms, "
+            f"p99 {r.p99_ms:.2f} ms, {_cpu_text(r.cpu_us)} server CPU/req, non-2xx {r.non2xx}, "
+            f"socket errors {r.errors}",
+            flush=True,
+        )
+    return found[0]
 
 
 def _cpu_text(cpu_us: float | None) -> str:

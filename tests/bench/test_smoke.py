@@ -37,9 +37,20 @@ def test_bench_smoke_run_prints_its_table(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     assert "| scenario | conn. | req/s | p50 ms | p99 ms | CPU µs/req | × bare |" in out
-    for row in ("bare FastAPI GET /hello", "GET /items/{id}", "POST /signup", "hash-bound limit"):
+    for row in (
+        "bare FastAPI GET /hello",
+        "GET /items/{id}",
+        "PUT /items/{id} (Bearer, JSON body)",
+        "POST /signup",
+        "hash-bound limit",
+        "mixed writes: PUT /items/{id}",
+        "mixed writes: POST /account/refresh",
+        "while ~50 log-outs/s run",
+        "POST /account/logout behind it",
+    ):
         assert row in out
+    assert "with 0.0 log-outs/s achieved" not in out
     assert "Resident memory per worker" in out
     written = (tmp_path / "benchmarks.md").read_text()
-    assert "## sqlite, 1 worker" in written and "### Targets (issue 5)" in written
+    assert "## sqlite, 1 worker" in written and "### Targets (issue 9)" in written
     assert (tmp_path / "benchmarks.png").stat().st_size > 0
