@@ -19,7 +19,7 @@ from bench.runner import Baseline, ConfigResult
 
 PACKAGES = (
     "authgate", "fastapi", "starlette", "uvicorn", "uvloop", "httptools", "pydantic",
-    "sqlalchemy", "aiosqlite", "asyncpg", "pwdlib", "argon2-cffi", "pyjwt",
+    "sqlalchemy", "asyncpg", "pwdlib", "argon2-cffi", "pyjwt",
 )  # fmt: skip
 NOTES = re.compile(r"<!-- notes:start -->.*?<!-- notes:end -->", re.DOTALL)
 NO_NOTES = "<!-- notes:start -->\n<!-- notes:end -->"

@@ -10,7 +10,7 @@ from sqlalchemy import update
 
 from authgate import Settings, create_app
 from authgate.accounts.models import User
-from authgate.epochs import Epoch
+from authgate.changes import announce, user_changed
 from tests.helpers import PASSWORD
 
 
@@ -41,10 +41,12 @@ def bearer(access: str) -> dict[str, str]:
 
 async def set_user_flags(app: FastAPI, user_id: int, **flags: bool) -> None:
     """Change `is_admin` / `is_active` directly in the database, as an admin route would."""
-    async with app.state.db.writer() as db:
-        await db.execute(update(User).where(User.id == user_id).values(**flags))
-        await db.commit()
-    app.state.epochs.bump(Epoch.AUTH)
+
+    def change(connection):  # type: ignore[no-untyped-def]
+        connection.execute(update(User).where(User.id == user_id).values(**flags))
+        announce(connection, user_changed(user_id))
+
+    await app.state.db.write(change)
 
 
 @asynccontextmanager

@@ -18,3 +18,18 @@ async def signup(
 
 def csrf_headers(client: httpx.AsyncClient) -> dict[str, str]:
     return {"X-CSRF-Token": client.cookies["csrftoken"]}
+
+
+async def execute(app, statement, params=None):  # type: ignore[no-untyped-def]
+    """Run one Core statement in a write unit of the app's database; its rows (or rowcount)."""
+
+    def work(connection):  # type: ignore[no-untyped-def]
+        result = connection.execute(statement, params or {})
+        return result.all() if result.returns_rows else result.rowcount
+
+    return await app.state.db.write(work)
+
+
+async def fetch(app, statement, params=None):  # type: ignore[no-untyped-def]
+    """The rows of one Core statement, read through the app's database."""
+    return await app.state.db.read(lambda c: c.execute(statement, params or {}).all())

@@ -1,5 +1,6 @@
 """Units of work (`Database.read` / `Database.write`) and `Prepared` statements, on a real
-database: values go in and come out exactly as the ORM stores and reads them."""
+database: values go in and come out exactly as Core statements (with the model's column types)
+store and read them."""
 
 import asyncio
 import uuid
@@ -11,10 +12,10 @@ from fastapi import FastAPI
 from sqlalchemy import bindparam, func, insert, select, text, update
 
 from authgate.accounts.models import User
-from authgate.epochs import Epoch
 from authgate.sessions.models import LoginSession
 from authgate.units import Prepared
-from tests.bearer import create_account, token_login
+from tests.bearer import create_account, set_user_flags, token_login
+from tests.helpers import execute
 
 SESSION = LoginSession.__table__
 COLUMNS = ("id", "user_id", "kind", "secret_hash", "created_at", "last_seen_at", "expires_at",
@@ -25,11 +26,9 @@ END = Prepared(update(SESSION).where(SESSION.c.id == bindparam("k")).values(ende
 
 
 async def make_user(app: FastAPI) -> int:
-    async with app.state.db.writer() as db:
-        user = User(username="pat", username_key="pat", password_hash="!")
-        db.add(user)
-        await db.commit()
-        return user.id
+    statement = insert(User).values(username="pat", username_key="pat", password_hash="!")
+    [(user_id,)] = await execute(app, statement.returning(User.id))
+    return user_id
 
 
 def row(user_id: int, at: datetime) -> dict[str, object]:
@@ -39,27 +38,32 @@ def row(user_id: int, at: datetime) -> dict[str, object]:
 
 
 @pytest.mark.parametrize("microsecond", [0, 123456])
-async def test_prepared_values_round_trip_like_the_orm(app: FastAPI, microsecond: int) -> None:
+async def test_prepared_values_round_trip_like_core_statements(
+    app: FastAPI, microsecond: int
+) -> None:
     db = app.state.db
     user_id = await make_user(app)
     at = datetime(2026, 11, 21, 8, 30, 5, microsecond, tzinfo=UTC)
-    prepared, through_orm = row(user_id, at), row(user_id, at)
+    prepared, through_core = row(user_id, at), row(user_id, at)
     await db.write(lambda connection: ADD.run(connection, prepared))
-    async with db.writer() as session:
-        session.add(LoginSession(**through_orm))
-        await session.commit()
+    await db.write(lambda connection: connection.execute(insert(SESSION).values(**through_core)))
     found = await db.read(lambda connection: BY_ID.run(connection, {"k": prepared["id"]}))
     assert [(r.id, r.expires_at) for r in found] == [(prepared["id"], at + timedelta(hours=1))]
     assert found[0].expires_at.tzinfo is not None
-    async with db.reader() as session:
-        loaded = await session.get(LoginSession, prepared["id"])
+    for key in (prepared["id"], through_core["id"]):
+        loaded = await db.read(
+            lambda connection, key=key: connection.execute(
+                select(SESSION).where(SESSION.c.id == key)
+            ).first()
+        )
         assert loaded is not None and loaded.created_at == at and loaded.ended_at is None
-        # Stored alike, byte for byte: SQLite compares these as text.
-        stored = (
-            await session.execute(
-                select(func.count(func.distinct(text("expires_at")))).select_from(SESSION)
-            )
+        assert loaded.expires_at == at + timedelta(hours=1)
+    # Stored alike, byte for byte: SQLite compares these as text.
+    stored = await db.read(
+        lambda connection: connection.execute(
+            select(func.count(func.distinct(text("expires_at")))).select_from(SESSION)
         ).scalar_one()
+    )
     assert stored == 1
 
 
@@ -94,10 +98,7 @@ async def test_a_refused_refresh_does_not_spend_the_token(
     pair = await token_login(client)
 
     async def set_active(active: bool) -> None:
-        async with app.state.db.writer() as db:
-            await db.execute(update(User).where(User.id == user["id"]).values(is_active=active))
-            await db.commit()
-        app.state.epochs.bump(Epoch.AUTH)
+        await set_user_flags(app, user["id"], is_active=active)
 
     await set_active(False)
     response = await client.post("/account/refresh", json={"refresh": pair["refresh"]})

@@ -10,11 +10,12 @@ import pytest
 from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, delete, inspect, select
+from sqlalchemy import Connection, delete, insert, inspect, select
 
-from authgate import Settings
+from authgate import Settings, sqlite
 from authgate.accounts.models import User
-from authgate.db import create_engine
+from authgate.db import Database, create_postgres_engine, is_sqlite_url
+from authgate.hostfeed import HostFeed
 from authgate.migrate import alembic_config, upgrade
 from authgate.models import Base
 from tests.conftest import IN_CI, TEST_SECRET
@@ -62,8 +63,17 @@ def _differences(connection: Connection) -> list[Any]:
 
 
 def _on_database(settings: Settings, work: Any) -> Any:
+    url = settings.effective_database_url
+    if is_sqlite_url(url):
+        engine = sqlite.create_engine(url)
+        try:
+            with engine.connect() as connection:
+                return work(connection)
+        finally:
+            engine.dispose()
+
     async def run() -> Any:
-        engine = create_engine(settings.effective_database_url)
+        engine = create_postgres_engine(url)
         try:
             async with engine.connect() as connection:
                 return await connection.run_sync(work)
@@ -93,34 +103,38 @@ def test_upgrade_downgrade_upgrade(settings):
     upgrade(settings)  # idempotent
 
 
-async def _add_user(db: Any, name: str) -> int:
-    user = User(username=name, username_key=name, password_hash="-")
-    db.add(user)
-    await db.commit()
-    return user.id
+async def _add_user(database: Database, name: str) -> int:
+    statement = insert(User).values(username=name, username_key=name, password_hash="-")
+    return await database.write(
+        lambda connection: connection.execute(statement.returning(User.id)).scalar_one()
+    )
+
+
+async def _execute(database: Database, statement: Any) -> None:
+    await database.write(lambda connection: connection.execute(statement))
 
 
 def test_user_ids_are_never_reused(settings):
     upgrade(settings)
 
     async def scenario() -> list[int]:
-        from authgate.db import Database
-
-        database = Database(settings.effective_database_url)
+        feed = HostFeed(settings.data_dir)
+        database = Database(settings.effective_database_url, feed)
         try:
-            async with database.writer() as db:
-                first = await _add_user(db, "first")
-                second = await _add_user(db, "second")
-                await db.execute(delete(User).where(User.id == second))
-                await db.commit()
-                third = await _add_user(db, "third")
-                await db.execute(delete(User))
-                await db.commit()
-                fourth = await _add_user(db, "fourth")
-                assert await db.scalar(select(User.id)) == fourth
-                return [first, second, third, fourth]
+            first = await _add_user(database, "first")
+            second = await _add_user(database, "second")
+            await _execute(database, delete(User).where(User.id == second))
+            third = await _add_user(database, "third")
+            await _execute(database, delete(User))
+            fourth = await _add_user(database, "fourth")
+            found = await database.read(
+                lambda connection: connection.execute(select(User.id)).scalars().all()
+            )
+            assert found == [fourth]
+            return [first, second, third, fourth]
         finally:
             await database.dispose()
+            feed.close()
 
     ids = asyncio.run(scenario())
     assert ids == sorted(ids) and len(set(ids)) == 4, ids

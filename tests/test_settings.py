@@ -7,6 +7,7 @@ import pytest
 from pydantic import ValidationError
 
 from authgate import Settings, create_app
+from authgate.db import is_sqlite_url
 from authgate.security.keys import SECRET_FILE, load_secret_key
 from authgate.sessions.dependencies import CurrentUser
 from tests.apps import running_app
@@ -54,7 +55,8 @@ def test_defaults():
         "Retry-After",
         "X-CSRF-Token",  # added by the CORS issue: SPAs on other origins read the token here
     ]
-    assert settings.is_sqlite
+    assert is_sqlite_url(settings.effective_database_url)
+    assert settings.effective_database_url.startswith("sqlite:///")  # the stdlib driver
     assert settings.effective_database_url.endswith(".authgate/authgate.db")
 
 

@@ -2,14 +2,19 @@
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, TypeVar
 
 import typer
 from pydantic import ValidationError
 
 from authgate.settings import Settings
 
+if TYPE_CHECKING:
+    from authgate.compose import Services
+
+T = TypeVar("T")
 cli = typer.Typer(help="authgate: accounts, sessions and tokens.", no_args_is_help=True)
 keys_cli = typer.Typer(help="JWT signing keys (EdDSA, ES256, RS256).", no_args_is_help=True)
 cli.add_typer(keys_cli, name="keys")
@@ -24,6 +29,20 @@ def load_settings() -> Settings:
         )
         typer.secho(f"authgate: refusing to start: {problems}", err=True, fg="red")
         raise typer.Exit(2) from None
+
+
+def run_with(settings: Settings, work: "Callable[[Services], Awaitable[T]]") -> T:
+    """Run `work` with the service's collaborators, built as the server builds them."""
+    from authgate import compose
+
+    async def main() -> T:
+        services = compose.build(settings)
+        try:
+            return await work(services)
+        finally:
+            await services.close()
+
+    return asyncio.run(main())
 
 
 @cli.command()
@@ -82,7 +101,12 @@ def create_admin(
     settings = load_settings()
     upgrade(settings)
     try:
-        user_id = asyncio.run(create_admin_user(settings, username, password, email))
+        user_id = run_with(
+            settings,
+            lambda s: create_admin_user(
+                s.db, s.hasher, settings.password_min_length, username, password, email
+            ),
+        )
     except ValueError as exc:
         typer.secho(f"authgate: {exc}", err=True, fg="red")
         raise typer.Exit(1) from None
@@ -105,11 +129,15 @@ def _migrated_settings() -> Settings:
 @cors_cli.command("add")
 def cors_add(origin: Annotated[str, typer.Argument(help="scheme://host[:port]")]) -> None:
     """Allow ORIGIN; running servers honour it within 2 seconds."""
-    from authgate.cors import commands
+    from authgate.cors import service
+    from authgate.db import utcnow
 
     settings = _migrated_settings()
     try:
-        origin, created = asyncio.run(commands.add(settings, origin))
+        row, created = run_with(
+            settings, lambda s: s.db.write(lambda c: service.add_origin(c, origin, utcnow()))
+        )
+        origin = row.origin
     except ValueError as exc:
         typer.secho(f"authgate: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
@@ -119,26 +147,26 @@ def cors_add(origin: Annotated[str, typer.Argument(help="scheme://host[:port]")]
 @cors_cli.command("list")
 def cors_list() -> None:
     """List the allowed origins: from settings, then those added at run time."""
-    from authgate.cors import commands
+    from authgate.cors import service
 
     settings = _migrated_settings()
     for origin in settings.cors_origins:
         typer.echo(f"{origin}\tsettings")
     if settings.cors_origin_regex:
         typer.echo(f"{settings.cors_origin_regex}\tsettings (regex)")
-    for origin in asyncio.run(commands.dynamic(settings)):
+    for origin in run_with(settings, lambda s: s.db.read(service.list_origins)):
         typer.echo(f"{origin}\trun time")
 
 
 @cors_cli.command("remove")
 def cors_remove(origin: Annotated[str, typer.Argument(help="scheme://host[:port]")]) -> None:
     """Stop allowing ORIGIN (one added at run time); running servers honour it within 2 s."""
-    from authgate.cors import commands
+    from authgate.cors import service
     from authgate.errors import NotFound
 
     settings = _migrated_settings()
     try:
-        asyncio.run(commands.remove(settings, origin))
+        run_with(settings, lambda s: s.db.write(lambda c: service.remove_origin(c, origin)))
     except ValueError as exc:
         typer.secho(f"authgate: {exc}", err=True, fg="red")
         raise typer.Exit(2) from None
@@ -151,7 +179,7 @@ def cors_remove(origin: Annotated[str, typer.Argument(help="scheme://host[:port]
 @keys_cli.command("rotate")
 def rotate_keys() -> None:
     """Sign with a new key; tokens signed by the previous one verify until they expire."""
-    from authgate.epochs import Epoch, Epochs
+    from authgate.changes import KEYS_CHANGED
     from authgate.security.keyring import HMAC, key_folder, rotate
 
     settings = load_settings()
@@ -166,8 +194,8 @@ def rotate_keys() -> None:
     kid, pruned = rotate(
         key_folder(settings), settings.jwt_algorithm, settings.access_token_lifetime
     )
-    # Running servers on this data folder reload their keys before their next token.
-    Epochs(settings.data_dir).bump(Epoch.KEYS)
+    # Running servers reload their keys before their next token.
+    run_with(settings, lambda s: s.feed.publish([KEYS_CHANGED]))
     typer.echo(f"new {settings.jwt_algorithm} signing key {kid}")
     if pruned:
         typer.echo(f"removed retired keys: {', '.join(pruned)}")
@@ -178,7 +206,7 @@ def import_users(
     file: Annotated[Path, typer.Argument(help="JSON written by `manage.py dumpdata auth.User`")],
 ) -> None:
     """Import users from a Django `dumpdata auth.User` export; existing names are skipped."""
-    from authgate.accounts.importer import ImportFormatError, import_into, parse_export
+    from authgate.accounts.importer import ImportFormatError, import_users, parse_export
     from authgate.migrate import upgrade
 
     settings = load_settings()
@@ -195,7 +223,7 @@ def import_users(
         )
         raise typer.Exit(1) from None
     upgrade(settings)
-    report = asyncio.run(import_into(settings, users))
+    report = run_with(settings, lambda s: s.db.write(lambda c: import_users(c, users)))
     for name in report.skipped:
         typer.echo(f"skipped {name!r}: a user with that name already exists")
     for name in report.without_email:

@@ -1,31 +1,29 @@
-"""The data layer's plumbing: declarative base, portable types, engine and session factories.
+"""The one way to the database: units of work run by `Database.read` and `Database.write`.
 
-Two ways to talk to the database. Most routes use an ORM `AsyncSession` (`DbSession`,
-`ReadDbSession`). The hot paths (log-in, sign-up, refresh, the session cache) instead hand a
-whole unit of work, a plain function of a SQLAlchemy `Connection` running Core statements, to
-`Database.write` or `Database.read`: it runs in one transaction, committed when the function
-returns and rolled back when it raises. On PostgreSQL the function runs on the event loop
-through asyncpg (`AsyncConnection.run_sync`); on SQLite whole on a thread of its own
-(`authgate.sqlite`). The statements of the hottest paths are `authgate.units.Prepared`.
+A unit of work is a plain function of a SQLAlchemy `Connection` (Core statements, or
+`authgate.units.Prepared` ones on the hottest paths), run whole in one transaction: committed
+when it returns, rolled back when it raises. Services write units and never commit, so one
+rule is one transaction. Changes a unit announces (`authgate.changes.announce`) are published
+through the change feed after the commit. On SQLite a unit runs on a thread of its own with the
+standard `sqlite3` driver (`authgate.sqlite`); on PostgreSQL on the event loop through asyncpg
+(`AsyncConnection.run_sync`). A database that cannot be reached, read or written raises
+`ServiceUnavailable` (503), whatever the driver said.
 """
 
-from collections.abc import AsyncIterator
+import sqlite3
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Any
 
-from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, make_url
-from sqlalchemy.engine import Dialect
-from sqlalchemy.ext.asyncio import (
-    AsyncEngine,
-    AsyncSession,
-    async_sessionmaker,
-    create_async_engine,
-)
+from sqlalchemy import exc as sa
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.types import TypeDecorator
 
 from authgate import sqlite
+from authgate.changes import Change, ChangeFeed, take_announced
+from authgate.errors import ServiceUnavailable
 from authgate.units import T, Work
 
 NAMING_CONVENTION = {
@@ -35,6 +33,9 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+# SQLSTATE classes of a server that is gone, starting or stopping: connection exception,
+# insufficient resources, operator intervention (`the database system is starting up`...).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57")
 
 
 class Base(DeclarativeBase):
@@ -65,69 +66,86 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def create_engine(url: str) -> AsyncEngine:
-    if url.startswith("sqlite"):
-        # Pool resets are done by `sqlite.tune`'s handler, only when needed.
-        engine = create_async_engine(url, connect_args={"timeout": 30}, pool_reset_on_return=None)
-        sqlite.tune(engine.sync_engine, asynchronous=True)
-        return engine
+def is_sqlite_url(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def create_postgres_engine(url: str) -> AsyncEngine:
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
 
 
 class Database:
-    """The engine, its two session factories (read-only, deferred; and read-write), and the
-    units of work (`read`, `write`) of the hot paths."""
+    """Runs units of work on one database, and publishes what they announce."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, feed: ChangeFeed) -> None:
         self.url = url
-        self.engine = create_engine(url)
-        reading = self.engine.execution_options(authgate_readonly=True)
-        self.writer = async_sessionmaker(self.engine, expire_on_commit=False)
-        self.reader = async_sessionmaker(reading, expire_on_commit=False)
-        self._reading = reading
-        # An in-memory database exists once per connection: only the async engine's can serve.
-        self._threads = (
-            sqlite.SqliteThreads(url) if self.is_sqlite and not _in_memory(url) else None
-        )
-
-    @property
-    def is_sqlite(self) -> bool:
-        return self.engine.dialect.name == "sqlite"
+        self.feed = feed
+        self.is_sqlite = is_sqlite_url(url)
+        self._sqlite = sqlite.SqliteThreads(url) if self.is_sqlite else None
+        self._engine = None if self.is_sqlite else create_postgres_engine(url)
 
     async def write(self, work: Work[T]) -> T:
         """Run `work(connection)` in one read-write transaction; committed when it returns."""
-        if self._threads is not None:
-            return await self._threads.run(work, readonly=False)
-        async with self.engine.begin() as connection:
-            return await connection.run_sync(work)
+        try:
+            if self._sqlite is not None:
+                result, changes = await self._sqlite.run(_collecting(work), readonly=False)
+            else:
+                assert self._engine is not None
+                async with self._engine.begin() as connection:
+                    result, changes = await connection.run_sync(_collecting(work))
+        except Exception as exc:
+            _raise_unavailable(exc)
+            raise
+        if changes:
+            await self.feed.publish(changes)
+        return result
 
     async def read(self, work: Work[T]) -> T:
         """Run `work(connection)` in one read-only (on SQLite: deferred) transaction."""
-        if self._threads is not None:
-            return await self._threads.run(work, readonly=True)
-        async with self._reading.begin() as connection:
-            return await connection.run_sync(work)
+        try:
+            if self._sqlite is not None:
+                return await self._sqlite.run(work, readonly=True)
+            assert self._engine is not None
+            async with self._engine.connect() as connection:
+                return await connection.run_sync(work)
+        except Exception as exc:
+            _raise_unavailable(exc)
+            raise
 
     async def dispose(self) -> None:
-        if self._threads is not None:
-            self._threads.close()
-        await self.engine.dispose()
+        if self._sqlite is not None:
+            self._sqlite.close()
+        if self._engine is not None:
+            await self._engine.dispose()
 
 
-def _in_memory(url: str) -> bool:
-    database = make_url(url).database
-    return not database or database == ":memory:" or "mode=memory" in url
+def _collecting(work: Work[T]) -> Work[tuple[T, list[Change]]]:
+    def run(connection: Connection) -> tuple[T, list[Change]]:
+        take_announced(connection)  # nothing left over from a unit that raised
+        result = work(connection)
+        return result, take_announced(connection)
+
+    return run
 
 
-async def _write_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.db.writer() as session:
-        yield session
+def _raise_unavailable(exc: Exception) -> None:
+    """Raise ServiceUnavailable when `exc` says the database cannot serve; else return."""
+    if is_unavailable(exc):
+        raise ServiceUnavailable() from exc
 
 
-async def _read_session(request: Request) -> AsyncIterator[AsyncSession]:
-    async with request.app.state.db.reader() as session:
-        yield session
+def is_unavailable(exc: BaseException) -> bool:
+    if isinstance(exc, sa.IntegrityError | sa.ProgrammingError | sa.DataError):
+        return False
+    if isinstance(exc, sa.OperationalError | sa.InterfaceError | sa.TimeoutError):
+        return True
+    if isinstance(exc, sa.DBAPIError):
+        return exc.connection_invalidated or _sqlstate(exc.orig).startswith(UNAVAILABLE_SQLSTATES)
+    # The hot paths' Prepared statements meet the driver's own errors: a locked, read-only
+    # or full database file; a connection refused or dropped.
+    return isinstance(exc, sqlite3.OperationalError | OSError)
 
 
-DbSession = Annotated[AsyncSession, Depends(_write_session)]
-ReadDbSession = Annotated[AsyncSession, Depends(_read_session)]
+def _sqlstate(error: Any) -> str:
+    code = getattr(error, "sqlstate", None) or getattr(error, "pgcode", None)
+    return code if isinstance(code, str) else ""

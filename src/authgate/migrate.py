@@ -1,7 +1,5 @@
 """Run the migrations shipped inside the package, from the CLI, `serve` and tests."""
 
-import asyncio
-
 from alembic import command
 from alembic.config import Config
 
@@ -19,8 +17,3 @@ def upgrade(settings: Settings, revision: str = "head") -> None:
     """Bring the database to `revision`, creating the data folder for SQLite first."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     command.upgrade(alembic_config(settings.effective_database_url), revision)
-
-
-async def upgrade_async(settings: Settings, revision: str = "head") -> None:
-    # env.py runs its own event loop, so Alembic goes to a thread when one is running here.
-    await asyncio.to_thread(upgrade, settings, revision)

@@ -11,7 +11,8 @@ from tests.helpers import PASSWORD, csrf_headers, signup
 @pytest.fixture
 async def admin(app: FastAPI, client: httpx.AsyncClient) -> httpx.AsyncClient:
     """`client`, logged in as the administrator `root`."""
-    await create_admin_user(app.state.settings, "root", PASSWORD, "root@example.com")
+    state = app.state
+    await create_admin_user(state.db, state.hasher, 8, "root", PASSWORD, "root@example.com")
     response = await client.post("/login", json={"username": "root", "password": PASSWORD})
     assert response.status_code == 200
     return client
@@ -186,13 +187,13 @@ async def test_cors_origins_lists_the_static_ones(make_settings) -> None:  # typ
 
     settings = make_settings(cors_origins="https://b.example, https://A.example:443")
     app = create_app(settings)
-    await create_admin_user(settings, "root", PASSWORD, None)
     async with (
         app.router.lifespan_context(app),
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"
         ) as client,
     ):
+        await create_admin_user(app.state.db, app.state.hasher, 8, "root", PASSWORD, None)
         await client.post("/login", json={"username": "root", "password": PASSWORD})
         response = await client.get("/admin/cors/origins")
     assert response.json() == {"static": ["https://b.example", "https://a.example"], "dynamic": []}

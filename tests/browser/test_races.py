@@ -6,7 +6,7 @@ from collections import Counter
 from sqlalchemy import func, select
 
 from authgate.accounts.models import User
-from tests.helpers import PASSWORD
+from tests.helpers import PASSWORD, fetch
 
 RACERS = 10
 
@@ -19,8 +19,7 @@ async def race(new_client, bodies: list[dict]) -> list:
 
 
 async def count_users(app) -> int:
-    async with app.state.db.reader() as db:
-        return await db.scalar(select(func.count()).select_from(User))
+    return (await fetch(app, select(func.count()).select_from(User)))[0][0]
 
 
 async def test_concurrent_signups_of_one_name_one_wins(app, new_client):

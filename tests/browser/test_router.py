@@ -6,10 +6,10 @@ import pytest
 from sqlalchemy import select, update
 
 from authgate.accounts.models import User
-from authgate.epochs import Epoch
+from authgate.changes import announce, user_changed
 from tests.apps import running_app
 from tests.cookies import set_cookies
-from tests.helpers import PASSWORD, csrf_headers, signup
+from tests.helpers import PASSWORD, csrf_headers, fetch, signup
 
 USER_FIELDS = {
     "id",
@@ -285,10 +285,13 @@ async def test_login_message_in_korean(client, new_client):
 
 
 async def deactivate(app, username: str) -> None:
-    async with app.state.db.writer() as db:
-        await db.execute(update(User).where(User.username == username).values(is_active=False))
-        await db.commit()
-    app.state.epochs.bump(Epoch.AUTH)
+    def work(connection) -> None:  # type: ignore[no-untyped-def]
+        user_id = connection.execute(
+            update(User).where(User.username == username).values(is_active=False).returning(User.id)
+        ).scalar_one()
+        announce(connection, user_changed(user_id))
+
+    await app.state.db.write(work)
 
 
 @pytest.mark.parametrize(
@@ -322,8 +325,7 @@ async def test_wrong_password_unknown_user_and_deactivated_look_the_same(
 async def test_login_stores_no_second_user_and_no_password(app, client, new_client):
     await signup(client)
     await new_client().post("/login", data=CREDENTIALS)
-    async with app.state.db.reader() as db:
-        users = list(await db.scalars(select(User)))
+    users = await fetch(app, select(User.__table__))
     assert len(users) == 1
     assert users[0].password_hash.startswith("$argon2id$")
     assert PASSWORD not in users[0].password_hash

@@ -14,6 +14,7 @@ from authgate.accounts.models import User
 from authgate.cli import cli
 from tests.bearer import bearer
 from tests.conftest import FAST_HASHING, TEST_SECRET
+from tests.helpers import fetch
 
 ITERATIONS = 100_000  # Django uses more; the format, not the count, is under test.
 
@@ -51,8 +52,7 @@ def run_import(settings, path) -> tuple[int, str]:
 
 
 async def count_users(app) -> int:
-    async with app.state.db.reader() as db:
-        return await db.scalar(select(func.count()).select_from(User))
+    return (await fetch(app, select(func.count()).select_from(User)))[0][0]
 
 
 async def test_import_keeps_users_and_their_passwords(app, client, settings, tmp_path):
@@ -75,8 +75,7 @@ async def test_import_keeps_users_and_their_passwords(app, client, settings, tmp
     assert (me["email"], me["first_name"], me["last_name"]) == ("myuser@test.com", "Doe", "John")
     assert me["date_joined"].startswith("2024-03-01T09:30:00.123")
     assert me["is_admin"] is False
-    async with app.state.db.reader() as db:
-        stored = await db.scalar(select(User.password_hash).where(User.username == "myuser"))
+    [(stored,)] = await fetch(app, select(User.password_hash).where(User.username == "myuser"))
     assert stored.startswith("$argon2id$"), "the pbkdf2 hash was not upgraded at log-in"
     response = await client.post(
         "/account/login", json={"username": "admin", "password": "admin-pass-42"}

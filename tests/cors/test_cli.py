@@ -6,8 +6,9 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
+from authgate.changes import Change, Topic
 from authgate.cli import cli
-from authgate.epochs import Epoch, Epochs
+from authgate.hostfeed import HostFeed
 from authgate.settings import Settings
 
 
@@ -27,21 +28,21 @@ def test_add_list_remove(run, tmp_path: Path) -> None:  # type: ignore[no-untype
     result = run("cors", "add", "HTTP://LocalHost:5173")
     assert result.exit_code == 0, result.output
     assert result.output == "added http://localhost:5173\n"
-    epochs = Epochs(tmp_path / "data")
+    feed = HostFeed(tmp_path / "data")
     try:
-        assert epochs.read(Epoch.CORS) == 1  # running servers reload on this
+        assert feed.read(0) == (1, [Change(Topic.CORS)])  # running servers reload on this
         result = run("cors", "add", "http://localhost:5173")
         assert result.output == "http://localhost:5173 was already allowed\n"
-        assert epochs.read(Epoch.CORS) == 1
+        assert feed.position() == 1  # nothing changed, nothing announced
         result = run("cors", "list", AUTHGATE_CORS_ORIGINS="https://app.example")
         assert result.exit_code == 0, result.output
         assert result.output == ("https://app.example\tsettings\nhttp://localhost:5173\trun time\n")
         result = run("cors", "remove", "http://localhost:5173")
         assert result.exit_code == 0, result.output
         assert result.output == "removed http://localhost:5173\n"
-        assert epochs.read(Epoch.CORS) == 2
+        assert feed.read(1) == (2, [Change(Topic.CORS)])
     finally:
-        epochs.close()
+        feed.close()
     result = run("cors", "remove", "http://localhost:5173")
     assert result.exit_code == 1
     assert "not a run-time origin" in result.output

@@ -15,7 +15,7 @@ from authgate.cors import service
 from authgate.cors.middleware import RegistryCORSMiddleware, middleware_options
 from authgate.cors.registry import OriginRegistry
 from authgate.db import Database, utcnow
-from authgate.epochs import Epochs
+from authgate.hostfeed import HostFeed
 
 APP = "https://app.example"
 EVIL = "https://evil.example"
@@ -34,7 +34,7 @@ class Rig:
     client: httpx.AsyncClient
     registry: OriginRegistry
     db: Database
-    epochs: Epochs
+    feed: HostFeed
 
 
 Build = Callable[..., Awaitable[Rig]]
@@ -71,8 +71,9 @@ async def build(make_settings) -> AsyncIterator[Build]:  # type: ignore[no-untyp
 
     async def make(**overrides: object) -> Rig:
         settings = make_settings(**overrides)
-        db, epochs = Database(settings.effective_database_url), Epochs(settings.data_dir)
-        registry = OriginRegistry(settings, db, epochs)
+        feed = HostFeed(settings.data_dir)
+        db = Database(settings.effective_database_url, feed)
+        registry = OriginRegistry(settings, db)
         await registry.refresh()
         app = Starlette(
             routes=[Route("/", homepage), Route("/varies", varies)],
@@ -83,14 +84,14 @@ async def build(make_settings) -> AsyncIterator[Build]:  # type: ignore[no-untyp
             ],
         )
         client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://api")
-        opened.append(Rig(client, registry, db, epochs))
+        opened.append(Rig(client, registry, db, feed))
         return opened[-1]
 
     yield make
     for rig in opened:
         await rig.client.aclose()
         await rig.db.dispose()
-        rig.epochs.close()
+        rig.feed.close()
 
 
 async def test_simple_request_from_allowed_origin(build: Build) -> None:
@@ -188,16 +189,14 @@ async def test_regex_origin(build: Build) -> None:
 async def test_dynamic_origin_added_then_removed(build: Build) -> None:
     rig = await build(cors_origins=APP)
     client, origin = rig.client, "http://localhost:5173"
-    async with rig.db.writer() as db:
-        await service.add_origin(db, rig.epochs, origin, utcnow())
+    await rig.db.write(lambda c: service.add_origin(c, origin, utcnow()))
     assert await rig.registry.refresh()
     response = await client.options("/", headers={**preflight(), "Origin": origin})
     assert response.status_code == 200
     assert response.headers["access-control-allow-origin"] == origin
     response = await client.get("/", headers={"Origin": origin})
     assert response.headers["access-control-allow-origin"] == origin
-    async with rig.db.writer() as db:
-        await service.remove_origin(db, rig.epochs, origin)
+    await rig.db.write(lambda c: service.remove_origin(c, origin))
     assert await rig.registry.refresh()
     response = await client.get("/", headers={"Origin": origin})
     assert cors_headers(response) == {"vary": "Origin"}
@@ -229,14 +228,15 @@ async def test_any_origin_without_credentials_is_a_star(build: Build) -> None:
 
 async def test_star_with_credentials_is_refused(make_settings) -> None:  # type: ignore[no-untyped-def]
     settings = make_settings(cors_origins="*", cors_allow_credentials=False)
-    db, epochs = Database(settings.effective_database_url), Epochs(settings.data_dir)
+    feed = HostFeed(settings.data_dir)
+    db = Database(settings.effective_database_url, feed)
     try:
-        registry = OriginRegistry(settings, db, epochs)
+        registry = OriginRegistry(settings, db)
         with pytest.raises(ValueError, match="credentials"):
             RegistryCORSMiddleware(homepage, registry=registry, allow_credentials=True)
     finally:
         await db.dispose()
-        epochs.close()
+        feed.close()
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 import pytest
 
-from authgate.cors.origin import normalise_origin
+from authgate.origin import normalise_origin
 
 
 @pytest.mark.parametrize(

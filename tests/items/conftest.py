@@ -6,7 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import update
 
 from authgate.accounts.models import User
-from authgate.epochs import Epoch
+from authgate.changes import announce, user_changed
 from tests.helpers import signup
 
 
@@ -29,10 +29,12 @@ def make_admin(app: FastAPI):  # type: ignore[no-untyped-def]
     """Make `username` an admin through the database, as an operator would."""
 
     async def promote(username: str) -> None:
-        async with app.state.db.writer() as db:
-            await db.execute(update(User).where(User.username == username).values(is_admin=True))
-            await db.commit()
-        # Like every change to a user, tell all workers to drop their cached session states.
-        app.state.epochs.bump(Epoch.AUTH)
+        def change(connection):  # type: ignore[no-untyped-def]
+            statement = update(User).where(User.username == username).values(is_admin=True)
+            user_id = connection.execute(statement.returning(User.id)).scalar_one()
+            # Like every change to a user, announced: all workers drop its cached sessions.
+            announce(connection, user_changed(user_id))
+
+        await app.state.db.write(change)
 
     return promote

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import delete
 
 from authgate.accounts.models import User
-from tests.helpers import csrf_headers, signup
+from tests.helpers import csrf_headers, execute, signup
 
 MAX_SIZE = 2**31 - 1
 
@@ -305,18 +305,14 @@ async def test_deleting_a_user_deletes_their_items(app, alice, bob):
     await put(alice, "/items/a?name=n&size=1")
     await put(alice, "/items/b?name=n&size=1")
     await put(bob, "/items/c?name=n&size=1")
-    async with app.state.db.writer() as db:
-        await db.execute(delete(User).where(User.username == "alice"))
-        await db.commit()
+    await execute(app, delete(User).where(User.username == "alice"))
     assert (await bob.get("/items/a")).status_code == 404
     assert [i["id"] for i in (await bob.get("/items")).json()["items"]] == ["c"]
 
 
 async def test_a_new_user_with_the_same_name_does_not_inherit_items(app, alice, new_client):
     await put(alice, "/items/a?name=n&size=1")
-    async with app.state.db.writer() as db:
-        await db.execute(delete(User).where(User.username == "alice"))
-        await db.commit()
+    await execute(app, delete(User).where(User.username == "alice"))
     again = new_client()
     await signup(again, "alice")
     assert (await again.get("/items/a")).status_code == 404

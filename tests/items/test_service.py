@@ -4,33 +4,40 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import insert
 
 from authgate.accounts.models import User
-from authgate.errors import Forbidden, PreconditionFailed
+from authgate.accounts.service import SNAPSHOT
+from authgate.accounts.snapshot import AuthUser
+from authgate.errors import Forbidden, NotFound, PreconditionFailed
 from authgate.items import service
 from authgate.items.schemas import ItemWrite, decode_cursor, encode_cursor
-from authgate.sessions.store import AuthUser
+from tests.helpers import execute
 
 
 async def make_user(app: FastAPI, username: str, *, is_admin: bool = False) -> AuthUser:
-    async with app.state.db.writer() as db:
-        user = User(
-            username=username, username_key=username.casefold(),
-            password_hash="-", is_admin=is_admin,
-        )  # fmt: skip
-        db.add(user)
-        await db.commit()
-        return AuthUser.of(user)
+    row = {
+        "username": username, "username_key": username.casefold(),
+        "password_hash": "-", "is_admin": is_admin,
+    }  # fmt: skip
+    created = await execute(app, insert(User).values(**row).returning(*SNAPSHOT))
+    return AuthUser.of(created[0])
 
 
 async def upsert(app, item_id, user, name="n", size=1, **preconditions):  # type: ignore[no-untyped-def]
     preconditions = {"if_match": None, "if_none_match": None, **preconditions}
-    async with app.state.db.writer() as db:
-        existing = await service.get(db, item_id, for_update=True)
-        return await service.upsert(
-            db, item_id, existing, ItemWrite(name=name, size=size), user,
-            app.state.clock(), **preconditions,
-        )  # fmt: skip
+    data, now = ItemWrite(name=name, size=size), app.state.clock()
+    return await app.state.db.write(
+        lambda c: service.upsert(c, item_id, data, user, now, **preconditions)
+    )
+
+
+async def get(app, item_id):  # type: ignore[no-untyped-def]
+    return await app.state.db.read(lambda c: service.get(c, item_id))
+
+
+async def remove(app, item_id, user, if_match):  # type: ignore[no-untyped-def]
+    await app.state.db.write(lambda c: service.remove(c, item_id, user, if_match))
 
 
 @pytest.mark.parametrize(
@@ -76,8 +83,7 @@ async def test_create_then_replace(app, clock):
     assert replaced.revision != created.revision
     assert replaced.created_at == created.created_at
     assert replaced.updated_at == created.updated_at + timedelta(seconds=60)
-    async with app.state.db.reader() as db:
-        assert await service.get(db, "foo") == replaced
+    assert await get(app, "foo") == replaced
 
 
 async def test_preconditions(app):
@@ -90,22 +96,22 @@ async def test_preconditions(app):
     with pytest.raises(PreconditionFailed):
         await upsert(app, "missing", alice, if_match="*")
     replaced, _ = await upsert(app, "foo", alice, if_match=created.etag)
-    async with app.state.db.writer() as db:
-        with pytest.raises(PreconditionFailed):
-            await service.remove(db, replaced, created.etag)
-    async with app.state.db.writer() as db:
-        await service.remove(db, replaced, replaced.etag)
-    async with app.state.db.reader() as db:
-        assert await service.get(db, "foo") is None
+    with pytest.raises(PreconditionFailed):
+        await remove(app, "foo", alice, created.etag)
+    await remove(app, "foo", alice, replaced.etag)
+    assert await get(app, "foo") is None
+    with pytest.raises(NotFound):
+        await remove(app, "foo", alice, None)
 
 
-async def test_remove_of_a_version_that_moved_on_is_412(app):
-    alice = await make_user(app, "alice")
-    old, _ = await upsert(app, "foo", alice)
-    await upsert(app, "foo", alice, name="newer")
-    async with app.state.db.writer() as db:
-        with pytest.raises(PreconditionFailed):
-            await service.remove(db, old, None)  # the compare-and-set guards even without a tag
+async def test_writes_check_the_owner_in_their_own_transaction(app):
+    alice, bob = await make_user(app, "alice"), await make_user(app, "bob")
+    item, _ = await upsert(app, "foo", alice)
+    with pytest.raises(Forbidden):
+        await upsert(app, "foo", bob, name="mine now")
+    with pytest.raises(Forbidden):
+        await remove(app, "foo", bob, item.etag)
+    assert await get(app, "foo") == item  # nothing changed
 
 
 async def test_may_edit(app):
@@ -125,12 +131,15 @@ async def test_page(app):
     alice = await make_user(app, "alice")
     for item_id in ("c", "a", "b", "e", "d"):
         await upsert(app, item_id, alice)
-    async with app.state.db.reader() as db:
-        first, last = await service.page(db, 2, None)
-        assert [i.id for i in first] == ["a", "b"] and last == "b"
-        second, last = await service.page(db, 2, last)
-        assert [i.id for i in second] == ["c", "d"] and last == "d"
-        third, last = await service.page(db, 2, last)
-        assert [i.id for i in third] == ["e"] and last is None
-        exact, last = await service.page(db, 5, None)
-        assert len(exact) == 5 and last is None
+
+    async def page(limit, after):  # type: ignore[no-untyped-def]
+        return await app.state.db.read(lambda c: service.page(c, limit, after))
+
+    first, last = await page(2, None)
+    assert [i.id for i in first] == ["a", "b"] and last == "b"
+    second, last = await page(2, last)
+    assert [i.id for i in second] == ["c", "d"] and last == "d"
+    third, last = await page(2, last)
+    assert [i.id for i in third] == ["e"] and last is None
+    exact, last = await page(5, None)
+    assert len(exact) == 5 and last is None

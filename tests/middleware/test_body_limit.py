@@ -7,7 +7,7 @@ import pytest
 from fastapi import FastAPI, Request
 from pydantic import BaseModel
 
-from authgate.errors import install_handlers
+from authgate.handlers import install_handlers
 from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
 from tests.apps import running_app

@@ -5,7 +5,7 @@ import asyncio
 import httpx
 import pytest
 
-from tests.helpers import PASSWORD, csrf_headers, signup
+from tests.helpers import PASSWORD, csrf_headers, execute, signup
 
 pytestmark = pytest.mark.postgres
 
@@ -72,9 +72,7 @@ async def test_user_ids_are_not_reused(app, client: httpx.AsyncClient, new_clien
     from authgate.accounts.models import User
 
     first = await signup(client, "frank")
-    async with app.state.db.writer() as db:
-        await db.execute(delete(User).where(User.id == first["id"]))
-        await db.commit()
+    assert await execute(app, delete(User).where(User.id == first["id"])) == 1
     second = await signup(new_client(), "frank")
     assert second["id"] > first["id"]
 

@@ -7,12 +7,12 @@ import threading
 import bcrypt
 import pytest
 from pwdlib.hashers.argon2 import Argon2Hasher
-from sqlalchemy import select
+from sqlalchemy import insert, select
 
 from authgate.accounts.models import User
 from authgate.accounts.policy import username_key
 from tests.apps import running_app
-from tests.helpers import PASSWORD, signup
+from tests.helpers import PASSWORD, execute, fetch, signup
 
 CURRENT = "$argon2id$v=19$m=1024,t=1,p=1$"  # the suite's cheap parameters (conftest)
 LONG = "long-passphrase-" * 6  # 96 bytes: past bcrypt's 72
@@ -43,21 +43,20 @@ LEGACY = {
 
 async def add_user(app, username: str, password_hash: str, **extra) -> None:
     """A user imported with a hash from elsewhere, written straight to the database."""
-    async with app.state.db.writer() as db:
-        db.add(
-            User(
-                username=username,
-                username_key=username_key(username),
-                password_hash=password_hash,
-                **extra,
-            )
-        )
-        await db.commit()
+    await execute(
+        app,
+        insert(User).values(
+            username=username,
+            username_key=username_key(username),
+            password_hash=password_hash,
+            **extra,
+        ),
+    )
 
 
 async def stored_hash(app, username: str) -> str:
-    async with app.state.db.reader() as db:
-        return await db.scalar(select(User.password_hash).where(User.username == username))
+    [(stored,)] = await fetch(app, select(User.password_hash).where(User.username == username))
+    return stored
 
 
 async def login(client, username: str, password: str):

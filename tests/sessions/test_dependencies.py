@@ -5,14 +5,15 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select, update
 
+from authgate.changes import session_ended
 from authgate.db import Database
-from authgate.epochs import Epoch, Epochs
 from authgate.errors import NotFound
+from authgate.hostfeed import HostFeed
 from authgate.sessions import service
 from authgate.sessions.dependencies import CurrentSession, CurrentUser
 from authgate.sessions.models import LoginSession
 from tests.cookies import set_cookies
-from tests.helpers import csrf_headers, signup
+from tests.helpers import csrf_headers, fetch, signup
 
 AGE = 3600
 ME = "/test/me"
@@ -28,9 +29,9 @@ def protected_route(app):
     app.add_api_route(ME, me, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 
 
-async def the_session(app) -> LoginSession:
-    async with app.state.db.reader() as db:
-        return (await db.scalars(select(LoginSession))).one()
+async def the_session(app):  # type: ignore[no-untyped-def]
+    (row,) = await fetch(app, select(LoginSession.__table__))
+    return row
 
 
 async def test_a_cookie_authenticates(client):
@@ -121,8 +122,8 @@ async def test_a_renewal_by_another_worker_is_seen(app, client, clock):
     assert (await client.get(ME)).status_code == 200  # cached here
     session = await the_session(app)
     clock.advance(AGE * 0.75)
-    async with app.state.db.writer() as db:
-        await service.extend_session(db, session.id, clock.now, AGE)
+    now = clock.now
+    await app.state.db.write(lambda c: service.extend_session(c, session.id, now, AGE))
     clock.advance(AGE * 0.5)  # past the expiry this process cached, not the new one
     assert (await client.get(ME)).status_code == 200
 
@@ -131,36 +132,39 @@ async def test_a_session_ended_by_another_process_fails_at_once(app, client, set
     await signup(client)
     assert (await client.get(ME)).status_code == 200  # now cached in this app
     session = await the_session(app)
-    # Another process: its own engine and its own view of the shared epoch counters.
-    other_db, other_epochs = Database(settings.effective_database_url), Epochs(settings.data_dir)
+    # Another process: its own database threads and its own view of the shared change feed.
+    other_feed = HostFeed(settings.data_dir)
+    other_db = Database(settings.effective_database_url, other_feed)
+    table = LoginSession.__table__
     try:
-        async with other_db.writer() as db:
-            await db.execute(
-                update(LoginSession).where(LoginSession.id == session.id).values(ended_at=clock.now)
+        await other_db.write(
+            lambda c: c.execute(
+                update(table).where(table.c.id == session.id).values(ended_at=clock.now)
             )
-            await db.commit()
-        # Until the epoch moves this app trusts its cache: that is what keeps the check cheap.
+        )
+        # Until the feed names the session this app trusts its cache: that keeps it cheap.
         assert (await client.get(ME)).status_code == 200
-        other_epochs.bump(Epoch.AUTH)
+        await other_feed.publish([session_ended(session.id)])
         response = await client.get(ME)
         assert response.status_code == 401
         assert response.json()["code"] == "token_revoked"
     finally:
-        other_epochs.close()
         await other_db.dispose()
+        other_feed.close()
 
 
 async def test_end_session_from_another_process_through_the_service(app, client, settings, clock):
     await signup(client)
     assert (await client.get(ME)).status_code == 200
     session = await the_session(app)
-    other_db, other_epochs = Database(settings.effective_database_url), Epochs(settings.data_dir)
+    other_feed = HostFeed(settings.data_dir)
+    other_db = Database(settings.effective_database_url, other_feed)
+    now = clock.now
     try:
-        async with other_db.writer() as db:
-            assert await service.end_session(db, other_epochs, session.id, clock.now)
+        assert await other_db.write(lambda c: service.end_sessions(c, [session.id], now))
     finally:
-        other_epochs.close()
         await other_db.dispose()
+        other_feed.close()
     assert (await client.get(ME)).json()["code"] == "token_revoked"
 
 

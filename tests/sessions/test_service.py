@@ -5,25 +5,36 @@ import uuid
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from authgate.accounts.models import User
-from authgate.epochs import Epoch
+from authgate.accounts.service import SNAPSHOT
+from authgate.accounts.snapshot import AuthUser
+from authgate.changes import Topic, session_ended, user_changed
 from authgate.sessions import service
 from authgate.sessions.models import LoginSession
+from tests.helpers import execute, fetch
 
 LIFETIME = 3600
 
 
 @pytest.fixture
-async def users(app) -> list[User]:
-    async with app.state.db.writer() as db:
-        made = [
-            User(username=name, username_key=name, password_hash="!") for name in ("alice", "bob")
-        ]
-        db.add_all(made)
-        await db.commit()
-    return made
+async def users(app) -> list[AuthUser]:
+    made = []
+    for name in ("alice", "bob"):
+        row = {"username": name, "username_key": name, "password_hash": "!"}
+        made += await execute(app, insert(User).values(**row).returning(*SNAPSHOT))
+    return [AuthUser.of(row) for row in made]
+
+
+def announced(app, since):  # type: ignore[no-untyped-def]
+    """The changes published on the app's feed since position `since`."""
+    _, changes = app.state.feed.read(since)
+    return changes
+
+
+async def write(app, work):  # type: ignore[no-untyped-def]
+    return await app.state.db.write(work)
 
 
 async def open_one(app, user, clock, kind="cookie", **extra):
@@ -33,9 +44,10 @@ async def open_one(app, user, clock, kind="cookie", **extra):
     return await stored(app, session_id), secret
 
 
-async def stored(app, session_id) -> LoginSession:
-    async with app.state.db.reader() as db:
-        return await db.get(LoginSession, session_id)
+async def stored(app, session_id):  # type: ignore[no-untyped-def]
+    table = LoginSession.__table__
+    rows = await fetch(app, select(table).where(table.c.id == session_id))
+    return rows[0] if rows else None
 
 
 def test_hash_secret_is_sha256_hex():
@@ -67,15 +79,30 @@ async def test_token_sessions_have_no_secret_hash_and_long_agents_are_cut(app, u
     assert row.user_agent == "x" * service.USER_AGENT_MAX
 
 
-async def test_end_session_is_true_once_and_bumps_the_auth_epoch(app, users, clock):
+async def test_end_sessions_ends_live_ones_once_and_announces_each(app, users, clock):
     session, _ = await open_one(app, users[0], clock)
-    before = app.state.epochs.read(Epoch.AUTH)
-    async with app.state.db.writer() as db:
-        assert await service.end_session(db, app.state.epochs, session.id, clock.now) is True
-        assert await service.end_session(db, app.state.epochs, session.id, clock.now) is False
-        assert await service.end_session(db, app.state.epochs, uuid.uuid4(), clock.now) is False
-    assert app.state.epochs.read(Epoch.AUTH) > before
+    before = app.state.feed.position()
+    now = clock.now
+    assert await write(app, lambda c: service.end_sessions(c, [session.id], now)) == 1
+    assert await write(app, lambda c: service.end_sessions(c, [session.id], now)) == 0
+    assert await write(app, lambda c: service.end_sessions(c, [uuid.uuid4()], now)) == 0
+    changes = announced(app, before)
+    assert changes[0].topic is Topic.SESSION and changes[0].key == session.id
     assert (await stored(app, session.id)).ended_at == clock.now
+
+
+async def test_a_unit_that_rolls_back_announces_nothing(app, users, clock):
+    session, _ = await open_one(app, users[0], clock)
+    before = app.state.feed.position()
+
+    def fails(connection):  # type: ignore[no-untyped-def]
+        service.end_sessions(connection, [session.id], clock.now)
+        raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        await write(app, fails)
+    assert announced(app, before) == []
+    assert (await stored(app, session.id)).ended_at is None
 
 
 async def test_end_user_sessions_keeps_one_and_spares_other_users(app, users, clock):
@@ -83,19 +110,15 @@ async def test_end_user_sessions_keeps_one_and_spares_other_users(app, users, cl
     keep, _ = await open_one(app, alice, clock)
     ended = [(await open_one(app, alice, clock))[0] for _ in range(3)]
     bobs, _ = await open_one(app, bob, clock)
-    before = app.state.epochs.read(Epoch.AUTH)
-    async with app.state.db.writer() as db:
-        count = await service.end_user_sessions(
-            db, app.state.epochs, alice.id, clock.now, keep=keep.id
-        )
+    before, now = app.state.feed.position(), clock.now
+    count = await write(app, lambda c: service.end_user_sessions(c, alice.id, now, keep=keep.id))
     assert count == 3
-    assert app.state.epochs.read(Epoch.AUTH) > before
+    assert [(c.topic, c.key) for c in announced(app, before)] == [(Topic.USER, alice.id)]
     for session in ended:
         assert (await stored(app, session.id)).ended_at == clock.now
     assert (await stored(app, keep.id)).ended_at is None
     assert (await stored(app, bobs.id)).ended_at is None
-    async with app.state.db.writer() as db:
-        assert await service.end_user_sessions(db, app.state.epochs, alice.id, clock.now) == 1
+    assert await write(app, lambda c: service.end_user_sessions(c, alice.id, now)) == 1
 
 
 async def test_live_sessions_leaves_out_ended_and_expired_newest_first(app, users, clock):
@@ -106,54 +129,100 @@ async def test_live_sessions_leaves_out_ended_and_expired_newest_first(app, user
     gone, _ = await open_one(app, alice, clock)
     brief, _ = await open_one(app, alice, clock, lifetime=60)
     await open_one(app, users[1], clock)
-    async with app.state.db.writer() as db:
-        await service.end_session(db, app.state.epochs, gone.id, clock.now)
+    await write(app, lambda c: service.end_sessions(c, [gone.id], clock.now))
     clock.advance(61)
-    async with app.state.db.reader() as db:
-        live = await service.live_sessions(db, alice.id, clock.now)
+    now = clock.now
+    live = await app.state.db.read(lambda c: service.live_sessions(c, alice.id, now))
     assert [s.id for s in live] == [new.id, old.id]
     assert brief.id not in {s.id for s in live}
 
 
-async def test_get_user_session_only_finds_the_users_own(app, users, clock):
+async def test_end_own_session_only_ends_the_users_own(app, users, clock):
     alice, bob = users
     session, _ = await open_one(app, alice, clock)
-    async with app.state.db.reader() as db:
-        assert (await service.get_user_session(db, alice.id, session.id)).id == session.id
-        assert await service.get_user_session(db, bob.id, session.id) is None
-        assert await service.get_user_session(db, alice.id, uuid.uuid4()) is None
+    now = clock.now
+    assert not await write(app, lambda c: service.end_own_session(c, bob.id, session.id, now))
+    assert not await write(app, lambda c: service.end_own_session(c, alice.id, uuid.uuid4(), now))
+    assert (await stored(app, session.id)).ended_at is None
+    assert await write(app, lambda c: service.end_own_session(c, alice.id, session.id, now))
+    assert (await stored(app, session.id)).ended_at == now
 
 
 async def test_extend_session_slides_the_expiry_but_never_revives(app, users, clock):
     session, _ = await open_one(app, users[0], clock)
     clock.advance(2000)
-    async with app.state.db.writer() as db:
-        expires = await service.extend_session(db, session.id, clock.now, LIFETIME)
+    now = clock.now
+    expires = await write(app, lambda c: service.extend_session(c, session.id, now, LIFETIME))
     assert expires == clock.now + timedelta(seconds=LIFETIME)
     row = await stored(app, session.id)
     assert (row.expires_at, row.last_seen_at) == (expires, clock.now)
-    async with app.state.db.writer() as db:
-        await service.end_session(db, app.state.epochs, session.id, clock.now)
-        clock.advance(10)
-        await service.extend_session(db, session.id, clock.now, LIFETIME)
+    await write(app, lambda c: service.end_sessions(c, [session.id], now))
+    later = now + timedelta(seconds=10)
+    await write(app, lambda c: service.extend_session(c, session.id, later, LIFETIME))
     assert (await stored(app, session.id)).expires_at == expires
 
 
-async def test_the_store_caches_until_the_auth_epoch_moves(app, users, clock):
+async def test_the_store_caches_until_the_feed_names_the_session(app, users, clock):
     store = app.state.sessions
     session, secret = await open_one(app, users[0], clock)
+    other, _ = await open_one(app, users[0], clock)
     first = await store.by_secret_hash(service.hash_secret(secret))
     assert first is not None and first.is_live(clock.now)
     assert await store.by_id(session.id) is first  # one state, reachable both ways
-    async with app.state.db.writer() as db:
-        # Written without bumping the epoch (as no caller may): the cache does not see it.
-        row = await db.get(LoginSession, session.id)
-        row.ended_at = clock.now
-        await db.commit()
+    kept = await store.by_id(other.id)
+    table = LoginSession.__table__
+    # Written without announcing (as no caller may): the cache does not see it.
+    await execute(app, update(table).where(table.c.id == session.id).values(ended_at=clock.now))
     assert (await store.by_id(session.id)).ended_at is None
-    app.state.epochs.bump(Epoch.AUTH)
+    await app.state.feed.publish([session_ended(session.id)])
     assert (await store.by_id(session.id)).ended_at == clock.now
     assert not (await store.by_secret_hash(service.hash_secret(secret))).is_live(clock.now)
+    # Only the named session was dropped: the other one is still the cached state.
+    assert await store.by_id(other.id) is kept
+
+
+async def test_a_user_change_drops_that_users_sessions_only(app, users, clock):
+    store = app.state.sessions
+    alices = [(await open_one(app, users[0], clock))[0] for _ in range(2)]
+    bobs, _ = await open_one(app, users[1], clock)
+    cached = [await store.by_id(s.id) for s in (*alices, bobs)]
+    await app.state.feed.publish([user_changed(users[0].id)])
+    assert all([await store.by_id(s.id) is not c for s, c in zip(alices, cached, strict=False)])
+    assert await store.by_id(bobs.id) is cached[2]
+
+
+async def test_a_gap_in_the_feed_drops_everything(app, users, clock):
+    from authgate.hostfeed import RING
+
+    store = app.state.sessions
+    session, _ = await open_one(app, users[0], clock)
+    cached = await store.by_id(session.id)
+    # More changes than the ring holds, none naming this session: the store cannot know
+    # what it missed, so it forgets everything.
+    await app.state.feed.publish([session_ended(uuid.uuid4()) for _ in range(RING + 1)])
+    assert await store.by_id(session.id) is not cached
+
+
+async def test_a_load_overtaken_by_a_change_is_not_cached(app, users, clock):
+    store = app.state.sessions
+    session, _ = await open_one(app, users[0], clock)
+    db, feed = app.state.db, app.state.feed
+    table = LoginSession.__table__
+    original = db.read
+
+    async def read_then_end(work):  # type: ignore[no-untyped-def]
+        """The load reads the live session; the session ends before the load is cached."""
+        result = await original(work)
+        await execute(app, update(table).where(table.c.id == session.id).values(ended_at=clock.now))
+        await feed.publish([session_ended(session.id)])
+        return result
+
+    db.read = read_then_end
+    try:
+        assert (await store.by_id(session.id)).ended_at is None  # what the load read
+    finally:
+        db.read = original
+    assert (await store.by_id(session.id)).ended_at == clock.now  # not the stale state
 
 
 async def test_the_store_remembers_unknown_secrets_too(app, users, clock):
@@ -167,9 +236,6 @@ async def test_a_users_state_travels_with_the_session(app, users, clock):
     state = await app.state.sessions.by_id(session.id)
     assert state.user.username == "alice"
     assert state.user.is_active and not state.user.is_admin
-    async with app.state.db.writer() as db:
-        user = (await db.scalars(select(User).where(User.username == "alice"))).one()
-        user.is_active = False
-        await db.commit()
-    app.state.epochs.bump(Epoch.AUTH)
+    await execute(app, update(User).where(User.username == "alice").values(is_active=False))
+    await app.state.feed.publish([user_changed(users[0].id)])
     assert not (await app.state.sessions.by_id(session.id)).is_live(clock.now)

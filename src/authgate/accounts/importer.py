@@ -9,17 +9,14 @@ and everything is written in one transaction: a malformed file imports nothing.
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, ValidationError, field_validator
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, insert, select
 
-from authgate.accounts.models import User
 from authgate.accounts.policy import email_key, username_key
 from authgate.accounts.schemas import Name, Username
-from authgate.db import Database
-from authgate.settings import Settings
+from authgate.accounts.service import USER
 
 # Django's marker of an unusable password: matches nothing, the user resets it.
 UNUSABLE_PASSWORD = "!"
@@ -92,11 +89,14 @@ def _first_problem(exc: ValidationError) -> str:
     return f"{where}: {error['msg']}" if where else error["msg"]
 
 
-async def import_users(db: AsyncSession, users: list[DjangoUserFields]) -> ImportReport:
-    """Add the users whose names are free, in one transaction; report what happened."""
+def import_users(connection: Connection, users: list[DjangoUserFields]) -> ImportReport:
+    """Add the users whose names are free, in one unit of work; report what happened."""
     report = ImportReport()
-    taken_names = set(await db.scalars(select(User.username_key)))
-    taken_emails = set(await db.scalars(select(User.email_key).where(User.email_key.is_not(None))))
+    rows: list[dict[str, Any]] = []
+    taken_names = set(connection.scalars(select(USER.c.username_key)))
+    taken_emails = set(
+        connection.scalars(select(USER.c.email_key).where(USER.c.email_key.is_not(None)))
+    )
     for fields in users:
         name_key = username_key(fields.username)
         if name_key in taken_names:
@@ -112,9 +112,10 @@ async def import_users(db: AsyncSession, users: list[DjangoUserFields]) -> Impor
         hashed = _password_hash(fields.password)
         if hashed is None:
             report.unusable_password.append(fields.username)
-        db.add(_user(fields, name_key, mail_key, hashed or UNUSABLE_PASSWORD))
+        rows.append(_user(fields, name_key, mail_key, hashed or UNUSABLE_PASSWORD))
         report.imported.append(fields.username)
-    await db.commit()
+    if rows:
+        connection.execute(insert(USER), rows)
     return report
 
 
@@ -129,29 +130,21 @@ def _password_hash(django_hash: str) -> str | None:
     return None  # unusable ("!..."), unsalted, bcrypt_sha256...: the user resets the password
 
 
-def _user(fields: DjangoUserFields, name_key: str, mail_key: str | None, hashed: str) -> User:
+def _user(
+    fields: DjangoUserFields, name_key: str, mail_key: str | None, hashed: str
+) -> dict[str, Any]:
     joined = fields.date_joined or datetime.now(UTC)
-    return User(
-        username=fields.username,
-        username_key=name_key,
-        email=fields.email if mail_key else None,
-        email_key=mail_key,
-        first_name=fields.first_name,
-        last_name=fields.last_name,
-        password_hash=hashed,
-        is_active=fields.is_active,
-        is_admin=fields.is_staff,
-        email_verified=False,
+    return {
+        "username": fields.username,
+        "username_key": name_key,
+        "email": fields.email if mail_key else None,
+        "email_key": mail_key,
+        "first_name": fields.first_name,
+        "last_name": fields.last_name,
+        "password_hash": hashed,
+        "is_active": fields.is_active,
+        "is_admin": fields.is_staff,
+        "email_verified": False,
         # Django writes naive times when USE_TZ=False: those are taken as UTC.
-        date_joined=joined if joined.tzinfo else joined.replace(tzinfo=UTC),
-    )
-
-
-async def import_into(settings: Settings, users: list[DjangoUserFields]) -> ImportReport:
-    """Run `import_users` on the configured database (for the command line)."""
-    database = Database(settings.effective_database_url)
-    try:
-        async with database.writer() as db:
-            return await import_users(db, users)
-    finally:
-        await database.dispose()
+        "date_joined": joined if joined.tzinfo else joined.replace(tzinfo=UTC),
+    }

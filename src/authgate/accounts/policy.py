@@ -6,19 +6,14 @@ import unicodedata
 from functools import cache
 from importlib.resources import files
 
-from authgate.errors import AppError
+from authgate.accounts.errors import PasswordPolicyError
 
 USERNAME_PATTERN = r"^[\w.@+-]{1,150}$"
-USERNAME = re.compile(USERNAME_PATTERN)
 USERNAME_KEY = re.compile(r"^[\w.@+-]+$")
 USERNAME_KEY_MAX = 600  # the username_key column's length
 PASSWORD_MAX_LENGTH = 1024
 # The 20,000 most common passwords, as shipped by Django (BSD licence).
 COMMON_PASSWORDS_FILE = "common-passwords.txt.gz"
-
-
-class PasswordPolicyError(AppError):
-    status, code = 422, "password_policy"
 
 
 def username_key(username: str) -> str:

@@ -6,12 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
 from authgate.accounts.policy import USERNAME_PATTERN, is_comparable
-
-
-def _printable(value: str) -> str:
-    if any(ord(ch) < 32 or ord(ch) == 127 for ch in value):
-        raise ValueError("control characters are not allowed")
-    return value
+from authgate.schemas import printable
 
 
 def _comparable(value: str) -> str:
@@ -24,7 +19,7 @@ Username = Annotated[
     str, StringConstraints(pattern=USERNAME_PATTERN, max_length=150), AfterValidator(_comparable)
 ]
 Password = Annotated[str, Field(min_length=1, max_length=4096)]
-Name = Annotated[str, StringConstraints(max_length=150), AfterValidator(_printable)]
+Name = Annotated[str, StringConstraints(max_length=150), AfterValidator(printable)]
 LoginName = Annotated[str, Field(min_length=1, max_length=600)]
 
 

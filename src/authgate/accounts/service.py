@@ -1,47 +1,39 @@
-"""The rules about users: registration, authentication, profile and password changes."""
+"""The rules about users: registration, authentication, profile and password changes, deletion.
+
+Units of work (functions of a `Connection`) and the async steps around them that must stay out
+of a transaction (hashing a password takes tens of milliseconds: no lock is held meanwhile).
+"""
 
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from authgate.accounts.errors import EmailTaken, UsernameTaken, WrongPassword
 from authgate.accounts.models import User
 from authgate.accounts.policy import check_password, email_key, is_comparable, username_key
 from authgate.accounts.schemas import UserCreate, UserUpdate
+from authgate.accounts.snapshot import AuthUser
+from authgate.changes import announce, user_changed
 from authgate.db import Database
-from authgate.epochs import Epoch, Epochs
-from authgate.errors import AppError, InvalidCredentials, NotFound
+from authgate.errors import Forbidden, InvalidCredentials, NotFound, TokenRevoked
 from authgate.security.passwords import PasswordHasher
-from authgate.sessions.store import AuthUser
 from authgate.units import Prepared
 
-_USER = User.__table__
-_SNAPSHOT = [_USER.c[name] for name in AuthUser.__slots__]
-_INSERT = insert(_USER).returning(*_SNAPSHOT)
+USER = User.__table__
+SNAPSHOT = [USER.c[name] for name in AuthUser.__slots__]
+_INSERT = insert(USER).returning(*SNAPSHOT)
 _BY_NAME = Prepared(
-    select(*_SNAPSHOT, _USER.c.password_hash).where(_USER.c.username_key == bindparam("name_key"))
+    select(*SNAPSHOT, USER.c.password_hash).where(USER.c.username_key == bindparam("name_key"))
 )
-_NAME_TAKEN = select(_USER.c.id).where(_USER.c.username_key == bindparam("name_key"))
-_EMAIL_TAKEN = select(_USER.c.id).where(_USER.c.email_key == bindparam("mail_key"))
+_BY_ID = select(*SNAPSHOT, USER.c.password_hash, USER.c.email_key).where(
+    USER.c.id == bindparam("user_id")
+)
+_NAME_TAKEN = select(USER.c.id).where(USER.c.username_key == bindparam("name_key"))
+_EMAIL_TAKEN = select(USER.c.id).where(USER.c.email_key == bindparam("mail_key"))
 _SET_HASH = (
-    update(_USER).where(_USER.c.id == bindparam("user_id")).values(password_hash=bindparam("new"))
+    update(USER).where(USER.c.id == bindparam("user_id")).values(password_hash=bindparam("new"))
 )
-
-
-class UsernameTaken(AppError):
-    status, code = 400, "username_taken"
-
-
-class EmailTaken(AppError):
-    status, code = 400, "email_taken"
-
-
-class WrongPassword(AppError):
-    """The current password given to confirm a change is wrong: 400, not 401, the caller is
-    authenticated."""
-
-    status, code = 400, "invalid_credentials"
 
 
 async def register(
@@ -102,46 +94,69 @@ async def authenticate(
     return AuthUser.of(found)
 
 
-async def change_password(
-    db: AsyncSession, hasher: PasswordHasher, user: User, old: str, new: str, *, min_length: int
-) -> None:
+def get_user(connection: Connection, user_id: int) -> Any:
+    """The user's row (snapshot columns, password hash, e-mail key); TokenRevoked when gone."""
+    row = connection.execute(_BY_ID, {"user_id": user_id}).first()
+    if row is None:
+        raise TokenRevoked()  # deleted while their session was still being checked
+    return row
+
+
+async def new_password_hash(
+    db: Database, hasher: PasswordHasher, user_id: int, old: str, new: str, *, min_length: int
+) -> tuple[str, str]:
+    """Check `old` against the stored hash and `new` against the policy: (old hash, new hash).
+
+    The slow part of a password change, outside any transaction; `set_password_hash` then
+    applies it, refusing if the password changed meanwhile."""
+    user = await db.read(lambda connection: get_user(connection, user_id))
     matches, _ = await hasher.verify(old, user.password_hash)
     if not matches:
         raise WrongPassword()
     check_password(new, user.username, min_length)
-    user.password_hash = await hasher.hash(new)
-    db.add(user)
-    await db.commit()
+    return user.password_hash, await hasher.hash(new)
 
 
-async def update_profile(db: AsyncSession, epochs: Epochs, user_id: int, data: UserUpdate) -> User:
-    """Change the fields present in `data`; a new e-mail address is no longer verified."""
-    user = await db.get(User, user_id)
-    if user is None:
-        raise NotFound()
-    changes = data.model_dump(exclude_unset=True)
-    if "email" in changes:
-        if email_key(changes["email"]) != user.email_key:
-            user.email_verified = False
-        user.email, user.email_key = changes["email"], email_key(changes["email"])
-    for name in ("first_name", "last_name"):
-        if name in changes:
-            setattr(user, name, changes[name] or "")
-    try:
-        await db.commit()
-    except IntegrityError:
-        await db.rollback()
-        raise EmailTaken() from None
-    # Cached session states hold a snapshot of the user: let every worker reload it.
-    epochs.bump(Epoch.AUTH)
-    return user
-
-
-async def delete_user(db: AsyncSession, epochs: Epochs, user_id: int) -> None:
-    """Delete a user; the database cascades to their sessions, refresh tokens and items."""
-    result = await db.execute(delete(User).where(User.id == user_id))
-    await db.commit()
+def set_password_hash(connection: Connection, user_id: int, old_hash: str, new_hash: str) -> None:
+    """Replace the password hash, if it is still `old_hash` (compare and set)."""
+    result = connection.execute(
+        update(USER)
+        .where(USER.c.id == user_id, USER.c.password_hash == old_hash)
+        .values(password_hash=new_hash)
+    )
     if not result.rowcount:
+        raise WrongPassword()  # changed by another request since it was checked
+    announce(connection, user_changed(user_id))
+
+
+def update_profile(connection: Connection, user_id: int, data: UserUpdate) -> AuthUser:
+    """Change the fields present in `data`; a new e-mail address is no longer verified."""
+    user = get_user(connection, user_id)
+    changes: dict[str, Any] = {}
+    given = data.model_dump(exclude_unset=True)
+    if "email" in given:
+        changes["email"], changes["email_key"] = given["email"], email_key(given["email"])
+        if changes["email_key"] != user.email_key:
+            changes["email_verified"] = False
+    for name in ("first_name", "last_name"):
+        if name in given:
+            changes[name] = given[name] or ""
+    if changes:
+        try:
+            connection.execute(update(USER).where(USER.c.id == user_id).values(**changes))
+        except IntegrityError:
+            raise EmailTaken() from None
+        # Cached session states hold a snapshot of the user: every process reloads it.
+        announce(connection, user_changed(user_id))
+    return AuthUser.of(get_user(connection, user_id))
+
+
+def delete_account(connection: Connection, actor: AuthUser, user_id: int) -> None:
+    """Delete `user_id` (the actor's own account, or any for an admin); the database cascades
+    to their sessions, refresh tokens and items."""
+    if user_id != actor.id and not actor.is_admin:
+        raise Forbidden()
+    if not connection.execute(delete(USER).where(USER.c.id == user_id)).rowcount:
         raise NotFound()
-    # The sessions are gone: no worker may keep honouring their cached states.
-    epochs.bump(Epoch.AUTH)
+    # The sessions are gone: no process may keep honouring their cached states.
+    announce(connection, user_changed(user_id))

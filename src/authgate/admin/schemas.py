@@ -6,7 +6,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from authgate.accounts.schemas import UserRead
-from authgate.cors.origin import normalise_origin
+from authgate.origin import normalise_origin
 
 Origin = Annotated[str, AfterValidator(normalise_origin)]
 

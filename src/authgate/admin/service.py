@@ -4,65 +4,61 @@ import base64
 import binascii
 from datetime import datetime
 
-from sqlalchemy import or_, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import Connection, or_, select, update
 
-from authgate.accounts.models import User
 from authgate.accounts.policy import email_key, username_key
+from authgate.accounts.service import SNAPSHOT, USER, get_user
+from authgate.accounts.snapshot import AuthUser
+from authgate.admin.errors import BadCursor
 from authgate.admin.schemas import UserAdminUpdate
-from authgate.epochs import Epoch, Epochs
-from authgate.errors import AppError, NotFound
+from authgate.changes import announce, user_changed
+from authgate.errors import NotFound, TokenRevoked
 from authgate.sessions.service import end_user_sessions
 
 MAX_ID = 2**63 - 1
 
 
-class BadCursor(AppError):
-    status, code = 422, "validation_error"
-
-
-async def page_users(
-    db: AsyncSession, limit: int, cursor: str | None, query: str | None
-) -> tuple[list[User], str | None]:
+def page_users(
+    connection: Connection, limit: int, cursor: str | None, query: str | None
+) -> tuple[list[AuthUser], str | None]:
     """Users by id, `limit` at a time after `cursor`; `query` is a part of a name or e-mail."""
-    statement = select(User).order_by(User.id).limit(limit + 1)
+    statement = select(*SNAPSHOT).order_by(USER.c.id).limit(limit + 1)
     query = query.strip() if query else None
     if cursor:
-        statement = statement.where(User.id > _decode_cursor(cursor))
+        statement = statement.where(USER.c.id > _decode_cursor(cursor))
     if query:
         # The stored keys are already case-folded, so a LIKE on them ignores case everywhere
         # (SQLite's LIKE folds ASCII only, PostgreSQL's not at all).
         statement = statement.where(
             or_(
-                User.username_key.contains(username_key(query), autoescape=True),
-                User.email_key.contains(email_key(query) or "", autoescape=True),
+                USER.c.username_key.contains(username_key(query), autoescape=True),
+                USER.c.email_key.contains(email_key(query) or "", autoescape=True),
             )
         )
-    users = list(await db.scalars(statement))
+    users = [AuthUser.of(row) for row in connection.execute(statement)]
     more = len(users) > limit
     users = users[:limit]
     return users, (_encode_cursor(users[-1].id) if more else None)
 
 
-async def update_user(
-    db: AsyncSession, epochs: Epochs, user_id: int, changes: UserAdminUpdate, now: datetime
-) -> User:
+def update_user(
+    connection: Connection, user_id: int, changes: UserAdminUpdate, now: datetime
+) -> AuthUser:
     """Apply an admin's changes; deactivation ends every session of the user at once."""
-    user = await db.get(User, user_id)
-    if user is None:
-        raise NotFound()
-    if changes.is_admin is not None:
-        user.is_admin = changes.is_admin
-    if changes.is_active is not None:
-        user.is_active = changes.is_active
-    if changes.is_active is False:
-        await end_user_sessions(db, epochs, user.id, now)  # commits the user change with it
-    else:
-        await db.commit()
+    values = changes.model_dump(exclude_none=True)
+    if values:
+        result = connection.execute(update(USER).where(USER.c.id == user_id).values(**values))
+        if not result.rowcount:
+            raise NotFound()
         # Cached session states carry the user's flags: an is_admin change must hold for the
-        # sessions and tokens already out there, on the very next request of every worker.
-        epochs.bump(Epoch.AUTH)
-    return user
+        # sessions and tokens already out there, on the very next request of every process.
+        announce(connection, user_changed(user_id))
+    if changes.is_active is False:
+        end_user_sessions(connection, user_id, now)
+    try:
+        return AuthUser.of(get_user(connection, user_id))
+    except TokenRevoked:
+        raise NotFound() from None
 
 
 def _encode_cursor(user_id: int) -> str:

@@ -16,10 +16,6 @@ class LoginResult(BaseModel):
     user: UserRead
 
 
-class Message(BaseModel):
-    message: str
-
-
 class ServiceInfo(BaseModel):
     service: str
     description: str

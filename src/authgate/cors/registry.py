@@ -1,10 +1,10 @@
 """Which origins may call the API: settings (list and regex) plus the run-time set in the database.
 
 The CORS middleware asks on every cross-origin request, synchronously, so the answer must
-come from memory: the run-time set is loaded once and reloaded only when the CORS epoch
-moves (see `authgate.epochs`; whoever changes the table bumps it after committing). A small
-task checks the epoch every `POLL_INTERVAL` seconds, which keeps the database off the
-request path altogether, even while it is slow or unreachable (the last known set holds).
+come from memory: the run-time set is loaded once and reloaded only when the change feed
+says the origins changed (or that it may have missed a change). A small task reads the feed
+every `POLL_INTERVAL` seconds, which keeps the database off the request path altogether,
+even while it is slow or unreachable (the last known set holds).
 """
 
 import asyncio
@@ -12,9 +12,9 @@ import contextlib
 import logging
 import re
 
+from authgate.changes import Subscription, Topic
 from authgate.cors import service
 from authgate.db import Database
-from authgate.epochs import Epoch, Epochs
 from authgate.settings import Settings
 
 POLL_INTERVAL = 0.5  # seconds; the contract gives every process 2 s to honour a change
@@ -25,7 +25,7 @@ log = logging.getLogger("authgate.cors")
 
 class OriginRegistry:
     def __init__(
-        self, settings: Settings, db: Database, epochs: Epochs, *, interval: float = POLL_INTERVAL
+        self, settings: Settings, db: Database, *, interval: float = POLL_INTERVAL
     ) -> None:
         self.allow_all = "*" in settings.cors_origins
         self.static = tuple(dict.fromkeys(o for o in settings.cors_origins if o != "*"))
@@ -33,10 +33,10 @@ class OriginRegistry:
         self._static = frozenset(self.static)
         self._pattern = re.compile(self.regex) if self.regex else None
         self._db = db
-        self._epochs = epochs
+        self._changes = Subscription(db.feed)
         self._interval = interval
         self._dynamic: frozenset[str] = frozenset()
-        self._epoch: int | None = None
+        self._stale = True
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._lock = asyncio.Lock()
@@ -52,18 +52,18 @@ class OriginRegistry:
         return self._pattern is not None and self._pattern.fullmatch(origin) is not None
 
     async def refresh(self) -> bool:
-        """Reload the run-time origins if the CORS epoch moved; True when it reloaded."""
+        """Reload the run-time origins if they changed; True when it reloaded."""
         # One reload at a time: an older read finishing last must not undo a newer one.
         async with self._lock:
-            # Read the epoch first: a change committed during the query moves it again, and
-            # the next check reloads once more instead of trusting what may be a stale read.
-            epoch = self._epochs.read(Epoch.CORS)
-            if epoch == self._epoch:
+            # Read the feed first: a change committed during the query shows up at the next
+            # check, which reloads once more instead of trusting what may be a stale read.
+            changes = self._changes.poll()
+            if changes is None or any(change.topic is Topic.CORS for change in changes):
+                self._stale = True
+            if not self._stale:
                 return False
-            async with self._db.reader() as db:
-                origins = await service.list_origins(db)
-            self._dynamic = frozenset(origins)
-            self._epoch = epoch
+            self._dynamic = frozenset(await self._db.read(service.list_origins))
+            self._stale = False
             return True
 
     async def start(self) -> None:

@@ -1,53 +1,46 @@
-"""The run-time origins: listing, adding and removing them (the CORS epoch announces changes)."""
+"""The run-time origins: listing, adding and removing them (announced on the change feed)."""
 
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import Connection, delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from authgate.changes import ORIGINS_CHANGED, announce
 from authgate.cors.models import CorsOrigin
-from authgate.cors.origin import normalise_origin
-from authgate.epochs import Epoch, Epochs
 from authgate.errors import NotFound
+from authgate.origin import normalise_origin
+
+ORIGIN = CorsOrigin.__table__
 
 
-async def list_origins(db: AsyncSession) -> list[str]:
-    return list(await db.scalars(select(CorsOrigin.origin).order_by(CorsOrigin.origin)))
+def list_origins(connection: Connection) -> list[str]:
+    return list(connection.scalars(select(ORIGIN.c.origin).order_by(ORIGIN.c.origin)))
 
 
-async def add_origin(
-    db: AsyncSession, epochs: Epochs, origin: str, now: datetime
-) -> tuple[CorsOrigin, bool]:
+def add_origin(connection: Connection, origin: str, now: datetime) -> tuple[Any, bool]:
     """Allow `origin` (ValueError when it is not one); returns the row and whether it is new."""
     origin = normalise_origin(origin)
-    found = await db.get(CorsOrigin, origin)
+    found = _find(connection, origin)
     if found is not None:
         return found, False
-    row = CorsOrigin(origin=origin, created_at=now)
-    db.add(row)
     try:
-        await db.commit()
+        with connection.begin_nested():
+            connection.execute(ORIGIN.insert().values(origin=origin, created_at=now))
     except IntegrityError:
         # Added by someone else since we looked: adding is idempotent, so that is success.
-        await db.rollback()
-        return await _existing(db, origin), False
-    epochs.bump(Epoch.CORS)
-    return row, True
+        return _find(connection, origin), False
+    announce(connection, ORIGINS_CHANGED)
+    return _find(connection, origin), True
 
 
-async def remove_origin(db: AsyncSession, epochs: Epochs, origin: str) -> None:
+def remove_origin(connection: Connection, origin: str) -> None:
     """Stop allowing `origin`; NotFound when it was not a run-time origin."""
     origin = normalise_origin(origin)
-    result = await db.execute(delete(CorsOrigin).where(CorsOrigin.origin == origin))
-    await db.commit()
-    if not result.rowcount:
+    if not connection.execute(delete(ORIGIN).where(ORIGIN.c.origin == origin)).rowcount:
         raise NotFound()
-    epochs.bump(Epoch.CORS)
+    announce(connection, ORIGINS_CHANGED)
 
 
-async def _existing(db: AsyncSession, origin: str) -> CorsOrigin:
-    found = await db.get(CorsOrigin, origin)
-    if found is None:  # added and removed again in between: vanishingly rare
-        raise NotFound()
-    return found
+def _find(connection: Connection, origin: str) -> Any:
+    return connection.execute(select(ORIGIN).where(ORIGIN.c.origin == origin)).first()

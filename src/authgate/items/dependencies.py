@@ -2,9 +2,8 @@
 
 from typing import Annotated
 
-from fastapi import Depends, Path
+from fastapi import Depends, Path, Request
 
-from authgate.db import DbSession, ReadDbSession
 from authgate.errors import NotFound
 from authgate.items import service
 from authgate.items.schemas import ITEM_ID_PATTERN
@@ -14,38 +13,20 @@ from authgate.sessions.dependencies import CurrentUser
 ItemId = Annotated[str, Path(pattern=ITEM_ID_PATTERN, max_length=64)]
 
 
-async def get_item(item_id: ItemId, db: ReadDbSession) -> StoredItem:
+async def get_item(item_id: ItemId, request: Request) -> StoredItem:
     """The item exists (for readers)."""
-    found = await service.get(db, item_id)
+    found = await request.app.state.db.read(lambda c: service.get(c, item_id))
     if found is None:
         raise NotFound()
     return found
 
 
-async def find_writable_item(
-    item_id: ItemId, user: CurrentUser, db: DbSession
-) -> StoredItem | None:
-    """The item, locked in the request's write transaction, when it exists; then the caller
-    must own it or be an admin (403). None when there is no such item.
-
-    The caller is authenticated first: the session check must not wait on the write lock.
-    The handler writes through the same `DbSession`, so the check and the write are atomic.
-    """
-    found = await service.get(db, item_id, for_update=True)
-    if found is not None:
-        service.ensure_editable(user, found)
+async def get_owned_item(item_id: ItemId, request: Request, user: CurrentUser) -> StoredItem:
+    """The item exists, and the caller owns it or is an admin (the write checks again, in
+    its own transaction: this answers 404 and 403 before a body is read or a lock taken)."""
+    found = await get_item(item_id, request)
+    service.ensure_editable(user, found)
     return found
 
 
-async def get_owned_item(
-    found: Annotated[StoredItem | None, Depends(find_writable_item)],
-) -> StoredItem:
-    """The item exists, and the caller owns it or is an admin."""
-    if found is None:
-        raise NotFound()
-    return found
-
-
-ExistingItem = Annotated[StoredItem, Depends(get_item)]
-WritableItem = Annotated[StoredItem | None, Depends(find_writable_item)]
 OwnedItem = Annotated[StoredItem, Depends(get_owned_item)]

@@ -8,14 +8,14 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from authgate.accounts.schemas import _printable
+from authgate.schemas import printable
 
 ITEM_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
 ITEM_ID = re.compile(ITEM_ID_PATTERN)
 MAX_SIZE = 2**31 - 1
 
 
-ItemName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(_printable)]
+ItemName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(printable)]
 ItemSize = Annotated[int, Field(ge=0, le=MAX_SIZE)]
 
 

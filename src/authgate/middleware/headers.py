@@ -14,13 +14,15 @@ import time
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from authgate.i18n import CONTENT_LANGUAGE, negotiate, translate
-from authgate.sessions.transport import PENDING_COOKIES
 
 # \Z, not $: `$` also matches before a trailing newline, which must never be echoed back.
 REQUEST_ID = re.compile(rb"\A[A-Za-z0-9._-]{1,128}\Z")
 NO_STORE_PATHS = ("/signup", "/login", "/logout", "/api/info")
 NO_STORE_PREFIXES = ("/account/", "/admin/")
 CACHE, NO_STORE = b"cache-control", (b"cache-control", b"no-store")
+# Headers (cookies above all) queued by a dependency in `scope["state"]`, added here to whatever
+# response goes out, an error included.
+PENDING_HEADERS = "authgate.pending_headers"
 
 
 CONTENT_LANGUAGE_HEADERS = {
@@ -92,8 +94,8 @@ class StandardHeadersMiddleware:
                 else:
                     headers = list(message.get("headers", ()))
                 headers += extra
-                if PENDING_COOKIES in state:
-                    headers += state[PENDING_COOKIES]
+                if PENDING_HEADERS in state:
+                    headers += state[PENDING_HEADERS]
                 elapsed = time.perf_counter() - started
                 headers.append((b"x-process-time", f"{elapsed:.6f}".encode()))
                 message["headers"] = headers

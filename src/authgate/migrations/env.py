@@ -1,11 +1,14 @@
-"""Alembic environment: async engine, batch mode for SQLite, the models' metadata as target."""
+"""Alembic environment: batch mode for SQLite, the models' metadata as target.
+
+SQLite migrates on the standard driver (as the server runs it), PostgreSQL on asyncpg."""
 
 import asyncio
 
 from alembic import context
 from sqlalchemy.engine import Connection
 
-from authgate.db import create_engine
+from authgate import sqlite
+from authgate.db import create_postgres_engine, is_sqlite_url
 from authgate.models import Base
 
 config = context.config
@@ -22,8 +25,18 @@ def run_on(connection: Connection) -> None:
         context.run_migrations()
 
 
-async def run_async() -> None:
-    engine = create_engine(config.get_main_option("sqlalchemy.url") or "")
+def run_sqlite(url: str) -> None:
+    engine = sqlite.create_engine(url)
+    try:
+        with engine.connect() as connection:
+            run_on(connection)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+async def run_postgres(url: str) -> None:
+    engine = create_postgres_engine(url)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(run_on)
@@ -41,4 +54,8 @@ if context.is_offline_mode():
     with context.begin_transaction():
         context.run_migrations()
 else:
-    asyncio.run(run_async())
+    URL = config.get_main_option("sqlalchemy.url") or ""
+    if is_sqlite_url(URL):
+        run_sqlite(URL)
+    else:
+        asyncio.run(run_postgres(URL))

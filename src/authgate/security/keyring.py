@@ -3,8 +3,8 @@
 Key pairs live in `<data_dir>/jwt_keys/<ALG>/<seq>-<random>.pem` (PKCS#8, mode 0600). The
 file name is the key's `kid`, and the newest file signs. After `authgate keys rotate` the
 previous keys keep verifying until every token they signed has expired; a later rotation
-prunes them. The rotation bumps the KEYS epoch, so every worker reloads the folder before
-its next signature or verification, with no restart.
+prunes them. The rotation is announced on the change feed, so every worker reloads the folder
+before its next signature or verification, with no restart.
 """
 
 import fcntl
@@ -22,7 +22,7 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from authgate.epochs import Epoch, Epochs
+from authgate.changes import ChangeFeed, Subscription, Topic
 from authgate.settings import Settings
 
 HMAC = "HS256"
@@ -46,11 +46,10 @@ class SigningKey:
 class KeyRing:
     """The keys of the configured algorithm: `current()` signs, `get(kid)` verifies."""
 
-    def __init__(self, settings: Settings, secret_key: str, epochs: Epochs | None) -> None:
+    def __init__(self, settings: Settings, secret_key: str, feed: ChangeFeed | None) -> None:
         self.algorithm = settings.jwt_algorithm
         self._folder = key_folder(settings)
-        self._epochs = epochs if self.algorithm != HMAC else None
-        self._seen = -1
+        self._changes = None if feed is None or self.algorithm == HMAC else Subscription(feed)
         self._keys: dict[str, SigningKey] = {}
         if self.algorithm == HMAC:
             kid = "hs-" + hashlib.sha256(b"authgate-kid:" + secret_key.encode()).hexdigest()[:16]
@@ -86,13 +85,13 @@ class KeyRing:
         return {"keys": published}
 
     def _sync(self) -> None:
-        # One shared-memory read per call; the folder is read again only after a rotation.
-        if self._epochs is None and self._keys:
-            return
-        epoch = self._epochs.read(Epoch.KEYS) if self._epochs is not None else 0
-        if epoch == self._seen:
-            return
-        self._seen = epoch
+        # One memory read per call; the folder is read again only after a rotation.
+        if self._keys:
+            if self._changes is None:
+                return
+            changes = self._changes.poll()
+            if changes is not None and not any(c.topic is Topic.KEYS for c in changes):
+                return
         keys = {path.stem: _load(path) for path in _key_files(self._folder)}
         self._keys = {kid: SigningKey(kid, key, key.public_key()) for kid, key in keys.items()}
         self._current = self._keys[next(reversed(self._keys))]

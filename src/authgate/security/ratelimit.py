@@ -58,6 +58,13 @@ class Limits:
         if self.enabled:
             await self._hit(self.password_reset, "reset-ip", ip)
 
+    async def is_storage_up(self) -> bool:
+        """Whether the counters' storage (Redis, when configured) answers."""
+        try:
+            return bool(await self._limiter.storage.check())
+        except Exception:
+            return False
+
     async def _hit(self, item: RateLimitItem, *key: str) -> None:
         if not await self._limiter.hit(item, *key):
             raise await self._refusal(item, *key)

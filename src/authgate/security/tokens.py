@@ -10,7 +10,7 @@ from typing import Any
 import jwt
 from jwt.algorithms import HMACAlgorithm
 
-from authgate.epochs import Epochs
+from authgate.changes import ChangeFeed
 from authgate.errors import TokenExpired, TokenInvalid
 from authgate.security.keyring import KeyRing
 from authgate.settings import Settings
@@ -59,10 +59,10 @@ def _signer() -> jwt.PyJWS:
 
 
 class TokenCodec:
-    def __init__(self, settings: Settings, secret_key: str, epochs: Epochs | None = None) -> None:
+    def __init__(self, settings: Settings, secret_key: str, feed: ChangeFeed | None = None) -> None:
         self._settings = settings
         self._algorithm = settings.jwt_algorithm
-        self.keys = KeyRing(settings, secret_key, epochs)
+        self.keys = KeyRing(settings, secret_key, feed)
         # Checking a JWT costs more than all the rest of an authenticated request, and a client
         # sends the same access token for minutes: the tokens verified here are remembered, by
         # their exact text (a token altered in any way is a stranger and is checked in full).

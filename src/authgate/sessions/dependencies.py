@@ -8,6 +8,7 @@ from fastapi import Depends, Request
 from fastapi.security import OAuth2PasswordBearer
 from starlette.datastructures import State
 
+from authgate.accounts.snapshot import AuthUser
 from authgate.errors import (
     AppError,
     CsrfFailed,
@@ -19,7 +20,7 @@ from authgate.errors import (
 from authgate.security.csrf import CSRF_HEADER, UNSAFE_METHODS, is_valid
 from authgate.sessions import transport
 from authgate.sessions.service import extend_session, hash_secret
-from authgate.sessions.store import AuthUser, SessionState
+from authgate.sessions.store import SessionState
 from authgate.sessions.tokens import check_access
 from authgate.sessions.transport import CSRF_COOKIE, SESSION_COOKIE, queue_session_cookies
 
@@ -130,13 +131,11 @@ async def _renew(request: Request, session: SessionState, secret: str, now: date
     age = state.settings.session_cookie_age
     if (session.expires_at - now).total_seconds() > age / 2:
         return
-    async with state.db.writer() as db:
-        session.expires_at = await extend_session(db, session.id, now, age)
+    session.expires_at = await state.db.write(lambda c: extend_session(c, session.id, now, age))
     session.last_seen_at = now
     queue_session_cookies(request, secret)
 
 
 CurrentSession = Annotated[Principal, Depends(current_session)]
-OptionalSession = Annotated[Principal | None, Depends(optional_session)]
 CurrentUser = Annotated[AuthUser, Depends(current_user)]
 CurrentAdmin = Annotated[AuthUser, Depends(current_admin)]

@@ -1,4 +1,8 @@
-"""Opening, listing and ending log-in sessions (cookie and token alike)."""
+"""Opening, listing and ending log-in sessions (cookie and token alike), as units of work.
+
+Ending a session announces it on the change feed, so that every process drops its cached
+state: the session's cookie and access tokens fail on their very next request, everywhere.
+"""
 
 import hashlib
 import secrets
@@ -7,10 +11,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
 
+from authgate.accounts import service as accounts
+from authgate.changes import announce, session_ended, user_changed
 from authgate.db import Database
-from authgate.epochs import Epoch, Epochs
+from authgate.security.passwords import PasswordHasher
 from authgate.sessions.models import LoginSession
 from authgate.units import Prepared
 
@@ -66,99 +71,95 @@ def session_row(
     return row, secret
 
 
-def end_sessions_in(connection: Connection, ids: list[uuid.UUID], now: datetime) -> int:
-    """End the live sessions among `ids` (in a unit of work); returns how many ended."""
+def end_sessions(connection: Connection, ids: list[uuid.UUID], now: datetime) -> int:
+    """End the live sessions among `ids`; returns how many ended."""
     result = connection.execute(
         update(SESSION)
         .where(SESSION.c.id.in_(ids), SESSION.c.ended_at.is_(None))
         .values(ended_at=now)
     )
+    announce(connection, *(session_ended(session_id) for session_id in ids))
     return result.rowcount or 0
 
 
-async def end_session(
-    db: AsyncSession, epochs: Epochs, session_id: uuid.UUID, now: datetime
-) -> bool:
-    """End one session; True when it was live."""
-    result = await db.execute(
-        update(LoginSession)
-        .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
-        .values(ended_at=now)
-    )
-    await db.commit()
-    epochs.bump(Epoch.AUTH)
-    return bool(result.rowcount)
-
-
-async def end_user_sessions(
-    db: AsyncSession,
-    epochs: Epochs,
-    user_id: int,
-    now: datetime,
-    *,
-    keep: uuid.UUID | None = None,
+def end_user_sessions(
+    connection: Connection, user_id: int, now: datetime, *, keep: uuid.UUID | None = None
 ) -> int:
     """End every live session of `user_id` except `keep`; returns how many ended."""
-    statement = update(LoginSession).where(
-        LoginSession.user_id == user_id, LoginSession.ended_at.is_(None)
-    )
+    statement = update(SESSION).where(SESSION.c.user_id == user_id, SESSION.c.ended_at.is_(None))
     if keep is not None:
-        statement = statement.where(LoginSession.id != keep)
-    result = await db.execute(statement.values(ended_at=now))
-    await db.commit()
-    epochs.bump(Epoch.AUTH)
-    return result.rowcount or 0
+        statement = statement.where(SESSION.c.id != keep)
+    ended = connection.execute(statement.values(ended_at=now)).rowcount or 0
+    announce(connection, user_changed(user_id))
+    return ended
 
 
-async def end_own_session(
-    db: AsyncSession, epochs: Epochs, user_id: int, session_id: uuid.UUID, now: datetime
+def end_own_session(
+    connection: Connection, user_id: int, session_id: uuid.UUID, now: datetime
 ) -> bool:
     """End `session_id` if it is a live session of `user_id`; False when it is not one."""
-    result = await db.execute(
-        update(LoginSession)
+    result = connection.execute(
+        update(SESSION)
         .where(
-            LoginSession.id == session_id,
-            LoginSession.user_id == user_id,
-            LoginSession.ended_at.is_(None),
-            LoginSession.expires_at > now,
+            SESSION.c.id == session_id,
+            SESSION.c.user_id == user_id,
+            SESSION.c.ended_at.is_(None),
+            SESSION.c.expires_at > now,
         )
         .values(ended_at=now)
     )
-    await db.commit()
-    if result.rowcount:
-        epochs.bump(Epoch.AUTH)
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    announce(connection, session_ended(session_id))
+    return True
 
 
-async def live_sessions(db: AsyncSession, user_id: int, now: datetime) -> list[LoginSession]:
-    rows = await db.scalars(
-        select(LoginSession)
-        .where(
-            LoginSession.user_id == user_id,
-            LoginSession.ended_at.is_(None),
-            LoginSession.expires_at > now,
+def live_sessions(connection: Connection, user_id: int, now: datetime) -> list[Any]:
+    """The live sessions of `user_id`, newest first."""
+    return list(
+        connection.execute(
+            select(SESSION)
+            .where(
+                SESSION.c.user_id == user_id,
+                SESSION.c.ended_at.is_(None),
+                SESSION.c.expires_at > now,
+            )
+            .order_by(SESSION.c.created_at.desc())
         )
-        .order_by(LoginSession.created_at.desc())
     )
-    return list(rows)
 
 
-async def get_user_session(
-    db: AsyncSession, user_id: int, session_id: uuid.UUID
-) -> LoginSession | None:
-    session = await db.get(LoginSession, session_id)
-    return session if session is not None and session.user_id == user_id else None
-
-
-async def extend_session(
-    db: AsyncSession, session_id: uuid.UUID, now: datetime, lifetime: int
+def extend_session(
+    connection: Connection, session_id: uuid.UUID, now: datetime, lifetime: int
 ) -> datetime:
     """Slide a session's expiry to `now + lifetime` (activity renewal); returns the new expiry."""
     expires_at = now + timedelta(seconds=lifetime)
-    await db.execute(
-        update(LoginSession)
-        .where(LoginSession.id == session_id, LoginSession.ended_at.is_(None))
+    connection.execute(
+        update(SESSION)
+        .where(SESSION.c.id == session_id, SESSION.c.ended_at.is_(None))
         .values(expires_at=expires_at, last_seen_at=now)
     )
-    await db.commit()
     return expires_at
+
+
+async def change_password(
+    db: Database,
+    hasher: PasswordHasher,
+    user_id: int,
+    old: str,
+    new: str,
+    *,
+    keep: uuid.UUID,
+    now: datetime,
+    min_length: int,
+) -> None:
+    """Change the password and end every other session of the user, in one transaction."""
+    old_hash, new_hash = await accounts.new_password_hash(
+        db, hasher, user_id, old, new, min_length=min_length
+    )
+
+    def change(connection: Connection) -> None:
+        accounts.set_password_hash(connection, user_id, old_hash, new_hash)
+        end_user_sessions(connection, user_id, now, keep=keep)
+
+    await db.write(change)

@@ -1,43 +1,29 @@
 """What every authenticated request asks: is this session live, and who is its user?
 
-Answers are cached in the process and trusted until the AUTH epoch moves (see
-`authgate.epochs`): any change that can end a session or alter a user bumps it, so a cache
-hit costs two dictionary look-ups and one shared-memory read, and a log-out is honoured by
-every worker on the very next request.
+Answers are cached in the process and trusted while the change feed is healthy: every change
+that can end a session or alter a user is announced on it, and the store reads the feed before
+each answer (a memory read when nothing changed). A change costs the cache the entries it
+names (a session, or every session of a user), not the whole cache; a gap in the feed, or a
+feed that cannot vouch for itself, drops everything, and while the feed is unhealthy every
+answer comes from the database.
 """
 
 import uuid
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import bindparam, select
 
 from authgate.accounts.models import User
+from authgate.accounts.snapshot import AuthUser
+from authgate.changes import ChangeFeed, Subscription, Topic
 from authgate.db import Database
-from authgate.epochs import Epoch, Epochs
 from authgate.sessions.models import LoginSession
 from authgate.units import Prepared
 
 MAX_ENTRIES = 100_000
-
-
-@dataclass(frozen=True, slots=True)
-class AuthUser:
-    """The authenticated user as routes see it: a snapshot, not an ORM object."""
-
-    id: int
-    username: str
-    email: str | None
-    first_name: str
-    last_name: str
-    is_admin: bool
-    is_active: bool
-    email_verified: bool
-    date_joined: datetime
-
-    @classmethod
-    def of(cls, user: User) -> "AuthUser":
-        return cls(**{name: getattr(user, name) for name in cls.__slots__})
+RECENT = 4096  # changes remembered to judge loads that were in flight meanwhile
 
 
 @dataclass(slots=True)
@@ -55,54 +41,106 @@ class SessionState:
 
 
 class SessionStore:
-    def __init__(self, db: Database, epochs: Epochs) -> None:
+    def __init__(self, db: Database, feed: ChangeFeed) -> None:
         self._db = db
-        self._epochs = epochs
-        self._epoch = -1
+        self._changes = Subscription(feed)
         self._by_id: dict[uuid.UUID, SessionState | None] = {}
         self._by_secret: dict[str, SessionState | None] = {}
+        self._by_user: dict[int, set[uuid.UUID]] = {}
+        # What changes touched lately, numbered: a load that a change overtook is not cached.
+        self._generation = 0
+        self._cleared_at = 0
+        self._recent: deque[tuple[int, uuid.UUID | int]] = deque(maxlen=RECENT)
 
     async def by_id(self, session_id: uuid.UUID, *, fresh: bool = False) -> SessionState | None:
-        epoch = self._sync()
-        if not fresh and session_id in self._by_id:
+        trusted = self._sync()
+        if trusted and not fresh and session_id in self._by_id:
             return self._by_id[session_id]
+        started = self._generation
         state = await self._load(_BY_ID, session_id)
-        self._remember(epoch, state, session_id=session_id)
+        if self._sync() and self._unchanged_since(started, state):
+            self._remember(state, session_id=session_id)
         return state
 
     async def by_secret_hash(self, secret_hash: str, *, fresh: bool = False) -> SessionState | None:
-        epoch = self._sync()
-        if not fresh and secret_hash in self._by_secret:
+        trusted = self._sync()
+        if trusted and not fresh and secret_hash in self._by_secret:
             return self._by_secret[secret_hash]
+        started = self._generation
         state = await self._load(_BY_SECRET, secret_hash)
-        self._remember(epoch, state, secret_hash=secret_hash)
+        if self._sync() and self._unchanged_since(started, state):
+            self._remember(state, secret_hash=secret_hash)
         return state
 
-    def _sync(self) -> int:
-        epoch = self._epochs.read(Epoch.AUTH)
-        if epoch != self._epoch or len(self._by_id) + len(self._by_secret) > MAX_ENTRIES:
-            self._by_id.clear()
-            self._by_secret.clear()
-            self._epoch = epoch
-        return epoch
+    def _sync(self) -> bool:
+        """Apply the changes heard since the last call; False when the cache is not to be
+        trusted (changes may have been missed, or may be missed now)."""
+        changes = self._changes.poll()
+        if changes is None or not self._changes.healthy:
+            self._clear()
+            return False
+        for change in changes:
+            if change.topic is Topic.SESSION:
+                assert isinstance(change.key, uuid.UUID)
+                self._drop(change.key)
+                self._touch(change.key)
+            elif change.topic is Topic.USER:
+                assert isinstance(change.key, int)
+                for session_id in self._by_user.pop(change.key, ()):
+                    self._drop(session_id)
+                self._touch(change.key)
+        if len(self._by_id) + len(self._by_secret) > MAX_ENTRIES:
+            self._clear()
+        return True
+
+    def _touch(self, key: uuid.UUID | int) -> None:
+        self._generation += 1
+        self._recent.append((self._generation, key))
+
+    def _unchanged_since(self, generation: int, state: SessionState | None) -> bool:
+        """Whether no change heard after `generation` concerns `state` (what a load read)."""
+        if generation == self._generation:
+            return True
+        if self._cleared_at > generation or self._recent[0][0] > generation + 1:
+            return False  # everything was dropped since, or what was touched is forgotten
+        if state is None:
+            return True  # nothing makes an unknown id known (a new session gets new ones)
+        for touched, key in reversed(self._recent):
+            if touched <= generation:
+                break
+            if key == state.id or key == state.user.id:
+                return False
+        return True
+
+    def _drop(self, session_id: uuid.UUID) -> None:
+        state = self._by_id.pop(session_id, None)
+        if state is not None and state.secret_hash is not None:
+            self._by_secret.pop(state.secret_hash, None)
+
+    def _clear(self) -> None:
+        self._by_id.clear()
+        self._by_secret.clear()
+        self._by_user.clear()
+        self._generation += 1
+        self._cleared_at = self._generation
 
     def _remember(
         self,
-        epoch: int,
         state: SessionState | None,
         *,
         session_id: uuid.UUID | None = None,
         secret_hash: str | None = None,
     ) -> None:
-        # A change committed while we were loading moved the epoch: what we read may be stale.
-        if self._epochs.read(Epoch.AUTH) != epoch or epoch != self._epoch:
+        if state is None:
+            if session_id is not None:
+                self._by_id[session_id] = None
+            if secret_hash is not None:
+                self._by_secret[secret_hash] = None
             return
-        if state is not None:
-            session_id, secret_hash = state.id, state.secret_hash
-        if session_id is not None:
-            self._by_id[session_id] = state
-        if secret_hash is not None:
-            self._by_secret[secret_hash] = state
+        self._by_id[state.id] = state
+        if state.secret_hash is not None:
+            self._by_secret[state.secret_hash] = state
+        self._by_user.setdefault(state.user.id, set()).add(state.id)
 
     async def _load(self, statement: Prepared, key: object) -> SessionState | None:
         params = {"key": key}

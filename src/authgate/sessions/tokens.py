@@ -19,11 +19,10 @@ from sqlalchemy import Connection, Row, bindparam, exists, insert, select, updat
 
 from authgate.accounts.models import User
 from authgate.db import Database
-from authgate.epochs import Epoch, Epochs
 from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.models import LoginSession, RefreshToken
-from authgate.sessions.service import INSERT_SESSION, end_sessions_in, hash_secret, session_row
+from authgate.sessions.service import INSERT_SESSION, end_sessions, hash_secret, session_row
 from authgate.sessions.store import SessionState, SessionStore
 from authgate.units import Prepared
 
@@ -118,9 +117,8 @@ async def open_token_session(
 
 
 async def refresh_tokens(
-    db: Database, epochs: Epochs, codec: TokenCodec, token: str, lifetimes: Lifetimes,
-    now: datetime,
-) -> TokenPair:  # fmt: skip
+    db: Database, codec: TokenCodec, token: str, lifetimes: Lifetimes, now: datetime
+) -> TokenPair:
     """A new access token (and, with rotation, a new refresh token) for a live refresh token.
 
     The usual case is one unit of work: spend the token, slide its session, add the next token.
@@ -150,19 +148,19 @@ async def refresh_tokens(
     try:
         user_id, session_id = await db.write(work)
     except _Unusable:
-        await _refuse(db, epochs, token_hash, now)
+        await _refuse(db, token_hash, now)
         raise TokenInvalid() from None  # unusable a moment ago, usable now: a race; retry
     access = codec.issue_access(user_id, session_id, now)
     return TokenPair(access, new_refresh, codec.access_lifetime)
 
 
-async def _refuse(db: Database, epochs: Epochs, token_hash: str, now: datetime) -> None:
+async def _refuse(db: Database, token_hash: str, now: datetime) -> None:
     """Raise the reason a refresh token cannot be used; a spent one ends its whole session."""
     found = await db.read(lambda connection: _find(connection, token_hash))
     if found is None:
         raise TokenInvalid()
     if found.rotated_at is not None:
-        await _end_sessions(db, epochs, [found.session_id], now)
+        await _end_sessions(db, [found.session_id], now)
         raise TokenReused()
     _check_usable(found, now)
 
@@ -174,16 +172,14 @@ def _check_usable(found: Row[Any], now: datetime) -> None:
         raise TokenExpired()
 
 
-async def logout(
-    db: Database, epochs: Epochs, token: str, user_id: int, current: uuid.UUID, now: datetime
-) -> None:
+async def logout(db: Database, token: str, user_id: int, current: uuid.UUID, now: datetime) -> None:
     """End the session of the caller's refresh token `token`, and the caller's own session."""
     found = await _find_token(db, token)
     if found is None:
         raise TokenInvalid()
     if found.user_id != user_id:
         raise Forbidden()
-    await _end_sessions(db, epochs, {found.session_id, current}, now)
+    await _end_sessions(db, {found.session_id, current}, now)
 
 
 async def check_access(
@@ -191,8 +187,8 @@ async def check_access(
 ) -> SessionState:
     """The live token session an access token belongs to; token_* errors otherwise.
 
-    The revocation check is the session store's cached state, trusted until the AUTH epoch
-    moves: a dictionary look-up and a shared-memory read on a hit, no database query.
+    The revocation check is the session store's cached state, trusted while the change feed
+    says nothing about it: a dictionary look-up and a memory read on a hit, no query.
     """
     claims = codec.decode_access(token, now)
     session = await store.by_id(claims.session_id)
@@ -256,10 +252,6 @@ def _find(connection: Connection, token_hash: str) -> Row[Any] | None:
     return connection.execute(_FIND, {"hash": token_hash}).first()
 
 
-async def _end_sessions(
-    db: Database, epochs: Epochs, ids: Iterable[uuid.UUID], now: datetime
-) -> None:
+async def _end_sessions(db: Database, ids: Iterable[uuid.UUID], now: datetime) -> None:
     wanted = list(ids)
-    await db.write(lambda connection: end_sessions_in(connection, wanted, now))
-    # Every worker drops its cached session states: the access tokens fail on the next request.
-    epochs.bump(Epoch.AUTH)
+    await db.write(lambda connection: end_sessions(connection, wanted, now))

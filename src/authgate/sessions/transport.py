@@ -3,6 +3,7 @@
 from starlette.requests import HTTPConnection
 from starlette.responses import Response
 
+from authgate.middleware.headers import PENDING_HEADERS
 from authgate.security.csrf import csrf_token
 from authgate.settings import Settings
 
@@ -11,8 +12,6 @@ CSRF_COOKIE = "csrftoken"
 # The CSRF token, echoed on log-in, sign-up and every cookie-authenticated answer (exposed
 # through CORS, so only allowed origins' scripts can read it, just as with the cookie).
 CSRF_RESPONSE_HEADER = "X-CSRF-Token"
-# Cookies queued by a dependency, emitted by the headers middleware on whatever response goes out.
-PENDING_COOKIES = "authgate.pending_cookies"
 
 
 def set_session_cookies(response: Response, conn: HTTPConnection, session_secret: str) -> None:
@@ -51,12 +50,12 @@ def queue_session_cookies(conn: HTTPConnection, session_secret: str) -> None:
     """Re-set the cookies on this request's response, whatever the route returns."""
     carrier = Response()
     set_session_cookies(carrier, conn, session_secret)
-    pending = conn.scope.setdefault("state", {}).setdefault(PENDING_COOKIES, [])
+    pending = conn.scope.setdefault("state", {}).setdefault(PENDING_HEADERS, [])
     pending.extend(h for h in carrier.raw_headers if h[0] == b"set-cookie")
 
 
 def queue_csrf_header(conn: HTTPConnection, session_secret: str) -> None:
     """Echo the session's CSRF token on this request's response, whatever the route returns."""
     token = csrf_token(conn.app.state.secret_key, session_secret)
-    pending = conn.scope.setdefault("state", {}).setdefault(PENDING_COOKIES, [])
+    pending = conn.scope.setdefault("state", {}).setdefault(PENDING_HEADERS, [])
     pending.append((CSRF_RESPONSE_HEADER.lower().encode(), token.encode()))

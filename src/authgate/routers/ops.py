@@ -22,17 +22,11 @@ async def ready(request: Request) -> JSONResponse:
     state = request.app.state
     checks = {"database": "ok", "redis": "disabled"}
     try:
-        async with state.db.reader() as db:
-            await db.execute(text("SELECT 1"))
+        await state.db.read(lambda c: c.execute(text("SELECT 1")))
     except Exception:
         checks["database"] = "error"
-    redis = getattr(state, "redis", None)
-    if redis is not None:
-        try:
-            await redis.ping()
-            checks["redis"] = "ok"
-        except Exception:
-            checks["redis"] = "error"
+    if state.settings.redis_url:
+        checks["redis"] = "ok" if await state.limits.is_storage_up() else "error"
     return JSONResponse(checks, status_code=200 if checks["database"] == "ok" else 503)
 
 

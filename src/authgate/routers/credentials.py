@@ -1,11 +1,11 @@
-"""Request-level helpers of the accounts domain."""
+"""Log-in and sign-up as the routes share them: under the same abuse limits."""
 
 from fastapi import Request
 
 from authgate.accounts import service
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import UserCreate
-from authgate.sessions.store import AuthUser
+from authgate.accounts.snapshot import AuthUser
 
 
 async def authenticate_request(request: Request, username: str, password: str) -> AuthUser:

@@ -6,14 +6,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, Path, Request, Response
 from fastapi.responses import JSONResponse
 
-from authgate.accounts.dependencies import authenticate_request
 from authgate.accounts.schemas import Credentials, LoginName
 from authgate.bodies import parse_body
-from authgate.browser.schemas import Message
-from authgate.db import DbSession, ReadDbSession
-from authgate.errors import AppError, InvalidCredentials, NotFound, language_of
+from authgate.errors import AppError, InvalidCredentials, NotFound
+from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
+from authgate.routers.credentials import authenticate_request
+from authgate.schemas import Message
 from authgate.sessions import service as sessions
 from authgate.sessions import tokens
 from authgate.sessions.dependencies import CurrentSession
@@ -103,12 +103,7 @@ async def refresh(request: Request) -> RefreshResult:
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
     pair = await tokens.refresh_tokens(
-        state.db,
-        state.epochs,
-        state.tokens,
-        data.refresh,
-        _lifetimes(state.settings),
-        state.clock(),
+        state.db, state.tokens, data.refresh, _lifetimes(state.settings), state.clock()
     )
     return RefreshResult(access=pair.access, refresh=pair.refresh)
 
@@ -141,41 +136,41 @@ async def logout(request: Request, principal: CurrentSession) -> Message:
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
     await tokens.logout(
-        state.db, state.epochs, data.refresh, principal.user.id, principal.session.id, state.clock()
+        state.db, data.refresh, principal.user.id, principal.session.id, state.clock()
     )
     return Message(message=translate("logout_success", language_of(request)))
 
 
 @router.post("/logout-all", response_model=Message, responses=responses(401, 403))
-async def logout_all(request: Request, db: DbSession, principal: CurrentSession) -> Message:
+async def logout_all(request: Request, principal: CurrentSession) -> Message:
     """End every session of your account, on every device, this one included."""
     state = request.app.state
-    await sessions.end_user_sessions(db, state.epochs, principal.user.id, state.clock())
+    user_id, now = principal.user.id, state.clock()
+    await state.db.write(lambda c: sessions.end_user_sessions(c, user_id, now))
     return Message(message=translate("logout_all_success", language_of(request)))
 
 
 @router.get("/sessions", response_model=list[SessionRead], responses=responses(401))
-async def list_sessions(
-    request: Request, db: ReadDbSession, principal: CurrentSession
-) -> list[SessionRead]:
+async def list_sessions(request: Request, principal: CurrentSession) -> list[SessionRead]:
     """Your live sessions, newest first; `current` marks the one making this request."""
-    found = await sessions.live_sessions(db, principal.user.id, request.app.state.clock())
+    user_id, now = principal.user.id, request.app.state.clock()
+    found = await request.app.state.db.read(lambda c: sessions.live_sessions(c, user_id, now))
     current = principal.session.id
     return [SessionRead.of(session, current=session.id == current) for session in found]
 
 
 @router.delete("/sessions/{session_id}", status_code=204, responses=responses(401, 403, 404, 422))
 async def end_session(
-    session_id: SessionId, request: Request, db: DbSession, principal: CurrentSession
+    session_id: SessionId, request: Request, principal: CurrentSession
 ) -> Response:
     """End one of your sessions (log a device out); someone else's or an unknown id is 404."""
     try:
         wanted = uuid.UUID(session_id)
     except ValueError:
         raise NotFound() from None
-    state = request.app.state
-    if not await sessions.end_own_session(
-        db, state.epochs, principal.user.id, wanted, state.clock()
+    user_id, now = principal.user.id, request.app.state.clock()
+    if not await request.app.state.db.write(
+        lambda c: sessions.end_own_session(c, user_id, wanted, now)
     ):
         raise NotFound()
     return Response(status_code=204)

@@ -2,18 +2,19 @@
 
 from fastapi import APIRouter, Request, Response
 
-from authgate.accounts.dependencies import authenticate_request, register_request
 from authgate.accounts.schemas import Credentials, UserCreate, UserRead
+from authgate.accounts.snapshot import AuthUser
 from authgate.bodies import parse_body
-from authgate.browser.schemas import LoginResult, Message, ServiceInfo, SignupResult
-from authgate.db import DbSession
-from authgate.errors import CsrfFailed, language_of
+from authgate.browser.schemas import LoginResult, ServiceInfo, SignupResult
+from authgate.errors import CsrfFailed
+from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
+from authgate.routers.credentials import authenticate_request, register_request
+from authgate.schemas import Message
 from authgate.security.csrf import CSRF_HEADER, is_valid
 from authgate.sessions import service as sessions
 from authgate.sessions.service import hash_secret
-from authgate.sessions.store import AuthUser
 from authgate.sessions.transport import (
     CSRF_COOKIE,
     SESSION_COOKIE,
@@ -69,7 +70,7 @@ async def login(request: Request, response: Response) -> LoginResult:
 
 
 @router.post("/logout", response_model=Message, responses=responses(403))
-async def logout(request: Request, response: Response, db: DbSession) -> Message:
+async def logout(request: Request, response: Response) -> Message:
     """End the cookie session (idempotent) and clear both cookies."""
     state = request.app.state
     secret = request.cookies.get(SESSION_COOKIE)
@@ -83,7 +84,8 @@ async def logout(request: Request, response: Response, db: DbSession) -> Message
                 request.headers.get(CSRF_HEADER),
             ):
                 raise CsrfFailed()
-            await sessions.end_session(db, state.epochs, session.id, state.clock())
+            ended, now = [session.id], state.clock()
+            await state.db.write(lambda c: sessions.end_sessions(c, ended, now))
     clear_session_cookies(response, request)
     return Message(message=translate("logout_success", language_of(request)))
 

@@ -5,15 +5,13 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from authgate.accounts import service as accounts
-from authgate.accounts.dependencies import register_request
-from authgate.accounts.models import User
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
 from authgate.bodies import parse_body
-from authgate.browser.schemas import Message
-from authgate.db import DbSession
-from authgate.errors import Forbidden, TokenRevoked, language_of
+from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
+from authgate.routers.credentials import register_request
+from authgate.schemas import Message
 from authgate.sessions import service as sessions
 from authgate.sessions.dependencies import CurrentSession, CurrentUser, current_user
 
@@ -49,41 +47,30 @@ async def create_account(request: Request) -> UserRead:
 
 
 @router.patch("/me", response_model=UserRead, responses=responses(400, 401, 403, 422))
-async def update_me(
-    data: UserUpdate, request: Request, db: DbSession, user: CurrentUser
-) -> UserRead:
+async def update_me(data: UserUpdate, request: Request, user: CurrentUser) -> UserRead:
     """Change your e-mail address or names; a new e-mail address is not verified yet."""
-    updated = await accounts.update_profile(db, request.app.state.epochs, user.id, data)
+    updated = await request.app.state.db.write(lambda c: accounts.update_profile(c, user.id, data))
     return UserRead.model_validate(updated)
 
 
 @router.post("/change-password", response_model=Message, responses=responses(400, 401, 403, 422))
 async def change_password(
-    data: PasswordChange, request: Request, db: DbSession, principal: CurrentSession
+    data: PasswordChange, request: Request, principal: CurrentSession
 ) -> Message:
     """Change your password; every other session of yours ends, this one stays."""
     state = request.app.state
-    user = await db.get(User, principal.user.id)
-    if user is None:
-        raise TokenRevoked()
-    await accounts.change_password(
-        db, state.hasher, user, data.old_password, data.new_password,
+    await sessions.change_password(
+        state.db, state.hasher, principal.user.id, data.old_password, data.new_password,
+        keep=principal.session.id, now=state.clock(),
         min_length=state.settings.password_min_length,
     )  # fmt: skip
-    await sessions.end_user_sessions(
-        db, state.epochs, user.id, state.clock(), keep=principal.session.id
-    )
     return Message(message=translate("password_changed", language_of(request)))
 
 
 @router.delete(
     "/delete-account/{user_id}", status_code=204, responses=responses(401, 403, 404, 422)
 )
-async def delete_account(
-    user_id: UserId, request: Request, db: DbSession, user: CurrentUser
-) -> Response:
+async def delete_account(user_id: UserId, request: Request, user: CurrentUser) -> Response:
     """Delete an account (yours, or any as admin) with its sessions and items."""
-    if user_id != user.id and not user.is_admin:
-        raise Forbidden()
-    await accounts.delete_user(db, request.app.state.epochs, user_id)
+    await request.app.state.db.write(lambda c: accounts.delete_account(c, user, user_id))
     return Response(status_code=204)

@@ -1,0 +1,58 @@
+"""One place builds the service's collaborators from its settings: for `create_app` and for
+the command line alike."""
+
+from dataclasses import dataclass
+
+from authgate.changes import ChangeFeed
+from authgate.cors.registry import OriginRegistry
+from authgate.db import Database
+from authgate.hostfeed import HostFeed
+from authgate.net import ClientResolver
+from authgate.security.keys import load_secret_key
+from authgate.security.passwords import PasswordHasher
+from authgate.security.ratelimit import Limits
+from authgate.security.tokens import TokenCodec
+from authgate.sessions.store import SessionStore
+from authgate.settings import Settings
+
+
+@dataclass(slots=True)
+class Services:
+    settings: Settings
+    feed: ChangeFeed
+    db: Database
+    secret_key: str
+    hasher: PasswordHasher
+    tokens: TokenCodec
+    sessions: SessionStore
+    clients: ClientResolver
+    cors: OriginRegistry
+    limits: Limits
+
+    async def close(self) -> None:
+        self.hasher.close()
+        await self.db.dispose()
+        self.feed.close()
+
+
+def build_feed(settings: Settings) -> ChangeFeed:
+    """The change feed: the processes of this host share it through the data folder."""
+    return HostFeed(settings.data_dir)
+
+
+def build(settings: Settings) -> Services:
+    feed = build_feed(settings)
+    db = Database(settings.effective_database_url, feed)
+    secret_key = load_secret_key(settings)
+    return Services(
+        settings=settings,
+        feed=feed,
+        db=db,
+        secret_key=secret_key,
+        hasher=PasswordHasher(settings),
+        tokens=TokenCodec(settings, secret_key, feed),
+        sessions=SessionStore(db, feed),
+        clients=ClientResolver(settings.trusted_proxies),
+        cors=OriginRegistry(settings, db),
+        limits=Limits(settings),
+    )
