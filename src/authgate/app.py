@@ -123,6 +123,7 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
 
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await app.state.feed.start()
     await app.state.hasher.warm_up()
     await app.state.cors.start()
     if getattr(app.state, "freeze_heap", False):
@@ -135,4 +136,5 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.cors.stop()
+        await app.state.feed.stop()
         await app.state.services.close()

@@ -7,7 +7,7 @@ themselves: each change names what it touches (these sessions, this user), so a 
 those entries only; a gap in what it has read, or a feed that is not healthy, drops everything.
 
 Implementations: `authgate.hostfeed.HostFeed` (a memory-mapped log shared by the processes of
-one host) and, for several hosts, feeds through PostgreSQL or Redis behind the same interface.
+one host) and, for several hosts, `authgate.feeds` (PostgreSQL `LISTEN`/`NOTIFY`, Redis).
 """
 
 import enum
@@ -72,7 +72,17 @@ class ChangeFeed(Protocol):
         """The changes after `position` and the new position; None when some were lost."""
         ...
 
-    async def publish(self, changes: Sequence[Change]) -> None: ...
+    def within(self, connection: Connection, changes: Sequence[Change]) -> None:
+        """Called inside the unit of work that made `changes`, before its commit."""
+        ...
+
+    async def publish(self, changes: Sequence[Change]) -> None:
+        """Called once the unit of work that made `changes` has committed."""
+        ...
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
 
     def close(self) -> None: ...
 

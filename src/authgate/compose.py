@@ -5,7 +5,8 @@ from dataclasses import dataclass
 
 from authgate.changes import ChangeFeed
 from authgate.cors.registry import OriginRegistry
-from authgate.db import Database
+from authgate.db import Database, is_sqlite_url
+from authgate.feeds import PostgresFeed, RedisFeed
 from authgate.hostfeed import HostFeed
 from authgate.net import ClientResolver
 from authgate.security.keys import load_secret_key
@@ -36,8 +37,14 @@ class Services:
 
 
 def build_feed(settings: Settings) -> ChangeFeed:
-    """The change feed: the processes of this host share it through the data folder."""
-    return HostFeed(settings.data_dir)
+    """The change feed: through the data folder for SQLite (one host); across hosts through
+    Redis when it is configured, else through PostgreSQL itself."""
+    url = settings.effective_database_url
+    if is_sqlite_url(url):
+        return HostFeed(settings.data_dir)
+    if settings.redis_url:
+        return RedisFeed(settings.redis_url)
+    return PostgresFeed(url)
 
 
 def build(settings: Settings) -> Services:

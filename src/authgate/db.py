@@ -71,7 +71,16 @@ def is_sqlite_url(url: str) -> bool:
 
 
 def create_postgres_engine(url: str) -> AsyncEngine:
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # Bounded waits: a server that is down must cost a request a 503 within seconds, not the
+    # driver's default minute.
+    return create_async_engine(
+        url,
+        pool_size=10,
+        max_overflow=20,
+        pool_pre_ping=True,
+        pool_timeout=5,
+        connect_args={"timeout": 5, "command_timeout": 30},
+    )
 
 
 class Database:
@@ -88,11 +97,11 @@ class Database:
         """Run `work(connection)` in one read-write transaction; committed when it returns."""
         try:
             if self._sqlite is not None:
-                result, changes = await self._sqlite.run(_collecting(work), readonly=False)
+                result, changes = await self._sqlite.run(self._collecting(work), readonly=False)
             else:
                 assert self._engine is not None
                 async with self._engine.begin() as connection:
-                    result, changes = await connection.run_sync(_collecting(work))
+                    result, changes = await connection.run_sync(self._collecting(work))
         except Exception as exc:
             _raise_unavailable(exc)
             raise
@@ -112,20 +121,24 @@ class Database:
             _raise_unavailable(exc)
             raise
 
+    def _collecting(self, work: Work[T]) -> Work[tuple[T, list[Change]]]:
+        """`work`, returning what it announced too, which the feed sees before the commit."""
+
+        def run(connection: Connection) -> tuple[T, list[Change]]:
+            take_announced(connection)  # nothing left over from a unit that raised
+            result = work(connection)
+            changes = take_announced(connection)
+            if changes:
+                self.feed.within(connection, changes)
+            return result, changes
+
+        return run
+
     async def dispose(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
         if self._engine is not None:
             await self._engine.dispose()
-
-
-def _collecting(work: Work[T]) -> Work[tuple[T, list[Change]]]:
-    def run(connection: Connection) -> tuple[T, list[Change]]:
-        take_announced(connection)  # nothing left over from a unit that raised
-        result = work(connection)
-        return result, take_announced(connection)
-
-    return run
 
 
 def _raise_unavailable(exc: Exception) -> None:

@@ -17,6 +17,8 @@ import uuid
 from collections.abc import Sequence
 from pathlib import Path
 
+from sqlalchemy import Connection
+
 from authgate.changes import Change, Topic
 
 FILE = "changes"
@@ -56,6 +58,15 @@ class HostFeed:
                 return count, None
             changes.append(_decode(topic, key))
         return count, changes
+
+    def within(self, connection: Connection, changes: Sequence[Change]) -> None:
+        """Nothing to do before the commit: `publish` writes the log after it."""
+
+    async def start(self) -> None:
+        """Nothing to start: the file is read on demand."""
+
+    async def stop(self) -> None:
+        """Nothing to stop."""
 
     async def publish(self, changes: Sequence[Change]) -> None:
         if not changes:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.cluster import instances, own_redis, pg_database  # noqa: F401 (fixtures)
 from tests.e2e.served import Server, start_server, stop_server
 
 
