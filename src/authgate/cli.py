@@ -31,6 +31,19 @@ def load_settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+def prepared_settings() -> Settings:
+    """The settings, with the database migrated; one clear sentence and exit 2 otherwise."""
+    from authgate.migrate import StartupError, prepare
+
+    settings = load_settings()
+    try:
+        prepare(settings)
+    except StartupError as exc:
+        typer.secho(f"authgate: cannot start: {exc}", err=True, fg="red")
+        raise typer.Exit(2) from None
+    return settings
+
+
 def run_with(settings: Settings, work: "Callable[[Services], Awaitable[T]]") -> T:
     """Run `work` with the service's collaborators, built as the server builds them."""
     from authgate import compose
@@ -54,9 +67,7 @@ def serve(
     """Migrate the database, then serve the API with uvicorn."""
     import uvicorn
 
-    from authgate.migrate import upgrade
-
-    upgrade(load_settings())
+    prepared_settings()
     uvicorn.run(
         "authgate.app:create_served_app",
         factory=True,
@@ -75,10 +86,7 @@ def serve(
 @cli.command()
 def migrate() -> None:
     """Bring the database schema up to date."""
-    from authgate.migrate import upgrade
-
-    settings = load_settings()
-    upgrade(settings)
+    prepared_settings()
     typer.echo("database is up to date")
 
 
@@ -92,14 +100,12 @@ def create_admin(
 ) -> None:
     """Create an administrator (the password is prompted for, or read from stdin)."""
     from authgate.admin.bootstrap import create_admin_user
-    from authgate.migrate import upgrade
 
     if password_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
-    settings = load_settings()
-    upgrade(settings)
+    settings = prepared_settings()
     try:
         user_id = run_with(
             settings,
@@ -118,21 +124,13 @@ cors_cli = typer.Typer(help="Origins allowed at run time, beside AUTHGATE_CORS_O
 cli.add_typer(cors_cli, name="cors")
 
 
-def _migrated_settings() -> Settings:
-    from authgate.migrate import upgrade
-
-    settings = load_settings()
-    upgrade(settings)
-    return settings
-
-
 @cors_cli.command("add")
 def cors_add(origin: Annotated[str, typer.Argument(help="scheme://host[:port]")]) -> None:
     """Allow ORIGIN; running servers honour it within 2 seconds."""
     from authgate.cors import service
     from authgate.db import utcnow
 
-    settings = _migrated_settings()
+    settings = prepared_settings()
     try:
         row, created = run_with(
             settings, lambda s: s.db.write(lambda c: service.add_origin(c, origin, utcnow()))
@@ -149,7 +147,7 @@ def cors_list() -> None:
     """List the allowed origins: from settings, then those added at run time."""
     from authgate.cors import service
 
-    settings = _migrated_settings()
+    settings = prepared_settings()
     for origin in settings.cors_origins:
         typer.echo(f"{origin}\tsettings")
     if settings.cors_origin_regex:
@@ -164,7 +162,7 @@ def cors_remove(origin: Annotated[str, typer.Argument(help="scheme://host[:port]
     from authgate.cors import service
     from authgate.errors import NotFound
 
-    settings = _migrated_settings()
+    settings = prepared_settings()
     try:
         run_with(settings, lambda s: s.db.write(lambda c: service.remove_origin(c, origin)))
     except ValueError as exc:
@@ -207,9 +205,7 @@ def import_users(
 ) -> None:
     """Import users from a Django `dumpdata auth.User` export; existing names are skipped."""
     from authgate.accounts.importer import ImportFormatError, import_users, parse_export
-    from authgate.migrate import upgrade
 
-    settings = load_settings()
     try:
         users = parse_export(file.read_bytes())
     except OSError as exc:
@@ -222,7 +218,7 @@ def import_users(
             fg="red",
         )
         raise typer.Exit(1) from None
-    upgrade(settings)
+    settings = prepared_settings()
     report = run_with(settings, lambda s: s.db.write(lambda c: import_users(c, users)))
     for name in report.skipped:
         typer.echo(f"skipped {name!r}: a user with that name already exists")

@@ -14,7 +14,7 @@ import sqlite3
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, make_url
+from sqlalchemy import DateTime, MetaData, make_url, text
 from sqlalchemy import exc as sa
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -36,6 +36,10 @@ NAMING_CONVENTION = {
 # SQLSTATE classes of a server that is gone, starting or stopping: connection exception,
 # insufficient resources, operator intervention (`the database system is starting up`...).
 UNAVAILABLE_SQLSTATES = ("08", "53", "57")
+# A standby, or a server set read-only, answers queries but refuses every write.
+PG_READ_WRITE = (
+    "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'"
+)
 
 
 class Base(DeclarativeBase):
@@ -134,11 +138,22 @@ class Database:
 
         return run
 
+    async def check_writable(self) -> None:
+        """ServiceUnavailable unless the database answers and would take a write."""
+        if not await self.read(_is_writable):
+            raise ServiceUnavailable()
+
     async def dispose(self) -> None:
         if self._sqlite is not None:
             self._sqlite.close()
         if self._engine is not None:
             await self._engine.dispose()
+
+
+def _is_writable(connection: Connection) -> bool:
+    if connection.dialect.name == "sqlite":
+        return sqlite.is_writable(connection)
+    return bool(connection.execute(text(PG_READ_WRITE)).scalar())
 
 
 def _raise_unavailable(exc: Exception) -> None:

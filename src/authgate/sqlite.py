@@ -75,6 +75,15 @@ def is_in_memory(url: str) -> bool:
     return not database or database == ":memory:" or "mode=memory" in url
 
 
+def is_writable(connection: Connection) -> bool:
+    """Whether the main database file and its folder (journals, lock file) can be written."""
+    for _, name, path in connection.exec_driver_sql("PRAGMA database_list"):
+        if name == "main" and path:
+            folder = os.path.dirname(os.path.abspath(path))
+            return os.access(path, os.W_OK) and os.access(folder, os.W_OK)
+    return True  # in memory
+
+
 class SqliteThreads:
     """Units of work on a SQLite database, each run whole on a thread: one writer, a few
     readers (an in-memory database: the writer alone).

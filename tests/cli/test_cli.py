@@ -166,3 +166,25 @@ def test_unsafe_settings_are_refused_with_a_message(authgate):
     result = authgate("migrate", AUTHGATE_SECRET_KEY="too-short")
     assert_refused(result, "refusing to start")
     assert "AUTHGATE_SECRET_KEY must be at least 32 characters" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        ({"AUTHGATE_DATABASE_URL": "nonsense"}, "AUTHGATE_DATABASE_URL is not a database URL"),
+        (
+            {"AUTHGATE_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/x",
+             "AUTHGATE_SECRET_KEY": "k" * 40},
+            "cannot open or migrate the database postgresql+asyncpg://postgres@127.0.0.1:1/x",
+        ),
+        ({"AUTHGATE_DATA_DIR": "/proc/authgate"}, "the data folder /proc/authgate cannot be"),
+    ],
+)  # fmt: skip
+def test_start_up_problems_are_one_sentence_and_exit_2(authgate, variables, expected):
+    for command in (("migrate",), ("serve", "--port", "1")):
+        result = authgate(*command, **variables)
+        assert result.returncode == 2
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr  # no traceback
+        assert lines[0].startswith("authgate: cannot start: ")
+        assert expected in lines[0]

@@ -3,7 +3,6 @@
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 
 from authgate.openapi import responses
 
@@ -16,13 +15,13 @@ async def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/ready", responses={503: {"description": "The database is unreachable"}})
+@router.get("/ready", responses={503: {"description": "The database is unreachable or read-only"}})
 async def ready(request: Request) -> JSONResponse:
-    """Readiness: the database (and Redis, when configured) answer."""
+    """Readiness: the database answers and takes writes; Redis, when configured, answers."""
     state = request.app.state
     checks = {"database": "ok", "redis": "disabled"}
     try:
-        await state.db.read(lambda c: c.execute(text("SELECT 1")))
+        await state.db.check_writable()
     except Exception:
         checks["database"] = "error"
     if state.settings.redis_url:
