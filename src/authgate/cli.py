@@ -36,20 +36,17 @@ def serve(
     import uvicorn
 
     from authgate.migrate import upgrade
+    from authgate.serving import uvicorn_options
 
-    upgrade(load_settings())
+    settings = load_settings()
+    upgrade(settings)
     uvicorn.run(
         "authgate.app:create_served_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        loop="uvloop",
-        http="httptools",
-        # authgate judges X-Forwarded-* itself, from AUTHGATE_TRUSTED_PROXIES only.
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
+        **uvicorn_options(settings),
     )
 
 

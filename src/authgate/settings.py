@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     default_language: Literal["en", "ko"] = "en"
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # What one connection may cost `authgate serve` (authgate.serving; README says why these).
+    max_header_bytes: int = Field(16 * 1024, ge=1024)
+    max_headers: int = Field(100, ge=10)
+    header_timeout: float = Field(20.0, gt=0)
+    body_timeout: float = Field(30.0, gt=0)
+    keep_alive_timeout: float = Field(5.0, gt=0)
 
     password_min_length: int = Field(8, ge=1, le=1024)
     argon2_time_cost: int = Field(2, ge=1)
