@@ -90,13 +90,12 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         # Where the parser is: between requests, inside a request's head, inside its body.
         self.phase: Literal["idle", "head", "body"] = "idle"
         self.heads = 0  # heads completed on this connection
-        self.head_bytes = 0  # the current head's request line and header lines, exactly
-        self.head_count = 0  # and its number of headers
-        # Bytes of the reads that neither began nor ended within the current head: an upper
-        # bound of what httptools buffers for a header line it has not finished (it calls
-        # `on_header` only once a line is complete, so a single huge header escapes the
-        # exact count until then).
+        # Bytes of the reads that neither began nor ended within the current head: what the
+        # parser buffers for a head that takes several reads, counted while it comes.
         self.head_raw = 0
+        self.read_size = 0  # the read being parsed
+        self.head_in_one_read = True  # the current head began within the read being parsed
+        self.refused = False  # once refused, nothing more is read from the connection
 
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
@@ -109,8 +108,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         # uvicorn's own, except that a limit raised by our callbacks answers with its own
         # status: uvicorn answers any callback error with a 400 logged as an invalid request.
+        if self.refused:
+            return
         self._unset_keepalive_if_required()
         heads, head_open = self.heads, self.phase != "body"
+        self.read_size = len(data)
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as exc:
@@ -123,6 +125,8 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         except httptools.HttpParserUpgrade:
             self._unsupported_upgrade_warning()  # `ws="none"`: no upgrade is ever taken
             return
+        if self.phase == "head":
+            self.head_in_one_read = False  # it goes on in the next read
         if head_open and self.phase != "body" and self.heads == heads:
             self.head_raw += len(data)
             if self.head_raw > self.limits.max_header_bytes:
@@ -143,25 +147,22 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self.phase = "head"
-        self.head_bytes = self.head_count = 0
-
-    def on_url(self, url: bytes) -> None:
-        super().on_url(url)
-        self._count(len(url))
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self.head_count += 1
-        if self.head_count > self.limits.max_headers:
-            raise Refused(431)
-        self._count(len(name) + len(value) + HEADER_LINE_OVERHEAD)
-        super().on_header(name, value)
-
-    def _count(self, size: int) -> None:
-        self.head_bytes += size
-        if self.head_bytes > self.limits.max_header_bytes:
-            raise Refused(431)
+        self.head_in_one_read = True
 
     def on_headers_complete(self) -> None:
+        # Checked once the head is whole (a check per header line costs every request more),
+        # and `head_raw` has already refused a head that spans reads and grows past the limit,
+        # so a head refused here is at most one read of the socket.
+        headers, limits = self.headers, self.limits
+        if len(headers) > limits.max_headers:
+            raise Refused(431)
+        # A head that came within one read is no larger than it: measured only when that
+        # read could hold too much, or when the head took several (a usual request comes
+        # whole in one small read).
+        if not self.head_in_one_read or self.read_size > limits.max_header_bytes:
+            size = len(self.url) + sum(len(n) + len(v) for n, v in headers)
+            if size + HEADER_LINE_OVERHEAD * len(headers) > limits.max_header_bytes:
+                raise Refused(431)
         self._disarm()
         self.phase, self.heads, self.head_raw = "body", self.heads + 1, 0
         super().on_headers_complete()
@@ -202,6 +203,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
     def _refuse(self, status: int) -> None:
         """Answer `status` and close; while another answer is due first, close after it."""
         self._disarm()
+        self.refused = True
         cycle = self.cycle
         if not self._is_free():
             if cycle.response_started or self.phase != "body":

@@ -263,10 +263,31 @@ def test_a_kept_alive_connection_times_its_next_head(quick: Server, connect) -> 
     assert conn.read_until_closed(patience=5) == b""
 
 
+def test_a_head_split_across_reads_is_measured_whole(quick: Server, connect) -> None:  # type: ignore[no-untyped-def]
+    """Half of a 6 KiB head behind a whole request, the other half in a later read: 431."""
+    conn = connect(quick)
+    half = b"X-A: " + b"a" * 3000 + b"\r\n"
+    conn.send(_request("GET", "/health") + b"GET /health HTTP/1.1\r\nHost: t\r\n" + half)
+    assert _status(conn.read_response()) == 200
+    time.sleep(0.2)
+    conn.send(half.replace(b"X-A", b"X-B") + b"\r\n")
+    assert _status(conn.read_until_closed(patience=5)) == 431
+
+
 def test_pipelined_requests_still_work(quick: Server, connect) -> None:  # type: ignore[no-untyped-def]
     conn = connect(quick)
     conn.send(_request("GET", "/health") * 3)
     assert [_status(conn.read_response()) for _ in range(3)] == [200, 200, 200]
+
+
+def test_an_oversized_head_behind_a_pipelined_request(quick: Server, connect) -> None:  # type: ignore[no-untyped-def]
+    """The first request is answered; then, with no way to answer the second, the server closes."""
+    conn = connect(quick)
+    big = b"GET /health HTTP/1.1\r\nHost: t\r\nX-A: " + b"a" * 5000 + b"\r\n\r\n"
+    conn.send(_request("GET", "/health") + big)
+    assert _status(conn.read_response()) == 200
+    rest = conn.read_until_closed(patience=5)
+    assert rest == b"" or _status(rest) == 431
 
 
 # Bodies: too slow, abandoned.
