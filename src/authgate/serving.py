@@ -35,7 +35,6 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "loop": "uvloop",
         # By import path: each worker process imports it (a class would have to be pickled).
         "http": "authgate.serving:GuardedHttpToolsProtocol",
-        "ws": "none",  # no WebSocket routes
         "timeout_keep_alive": settings.keep_alive_timeout,
         # authgate judges X-Forwarded-* itself, from AUTHGATE_TRUSTED_PROXIES only.
         "proxy_headers": False,
@@ -122,8 +121,11 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
                 self.logger.warning("Invalid HTTP request received.")
                 self.send_400_response("Invalid HTTP request received.")
             return
-        except httptools.HttpParserUpgrade:
-            self._unsupported_upgrade_warning()  # `ws="none"`: no upgrade is ever taken
+        except httptools.HttpParserUpgrade:  # as uvicorn does
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
             return
         if self.phase == "head":
             self.head_in_one_read = False  # it goes on in the next read
