@@ -30,9 +30,9 @@ def session_cookie(conn: HTTPConnection) -> str | None:
     """The session secret the request carries: None without one, or with two different ones.
 
     Cookie tossing: a sibling subdomain (or anyone on the plain-HTTP path) can plant a second
-    `sessionid` for this host, say with a longer Path so that browsers send it first. Taking
-    either of the two would quietly log the victim into the attacker's account or the
-    attacker's cookie out of sight; refusing both makes the request unauthenticated instead.
+    `sessionid` for this host, say with a longer Path so that browsers send it first. Whichever
+    one a server picks, the planted one can win, and the victim then acts, unaware, in the
+    attacker's account. Refusing both makes the request unauthenticated instead.
     """
     return _only_value(conn, session_cookie_name(conn.app.state.settings))
 
