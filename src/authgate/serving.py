@@ -27,6 +27,8 @@ REFUSAL_CODES = {408: "request_timeout", 431: "headers_too_large"}
 API_VERSION = version("authgate").encode()
 # Per header line, beyond its name and value: ": " and CRLF.
 HEADER_LINE_OVERHEAD = 4
+# After a refusal, how long what the client still sends is read and dropped before closing.
+LINGER = 2.0
 
 
 def uvicorn_options(settings: Settings) -> dict[str, Any]:
@@ -221,7 +223,18 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         client = "{}:{}".format(*self.client) if self.client else "?"
         self.logger.info("%s - refused with %d: %s", client, status, REFUSAL_CODES[status])
         self.transport.write(_refusal(status, self.limits.language, self.server_state))
-        self.transport.close()
+        self._close_softly()
+
+    def _close_softly(self) -> None:
+        """Close after the answer, reading and dropping what still comes for a moment.
+
+        Closed at once with unread data, a connection is reset by the kernel, and a client
+        still sending its request (curl with a huge header) never reads our answer; nginx's
+        lingering close, in short. `refused` makes `data_received` drop everything.
+        """
+        if self.transport.can_write_eof():
+            self.transport.write_eof()  # the answer ends here: the client reads EOF after it
+        self.deadline = self.loop.call_later(LINGER, self.transport.close)
 
 
 _request_ids = RequestIds()

@@ -180,6 +180,14 @@ def test_oversized_heads_get_431_by_default(defaults: Server, connect, head: byt
     thread.join(PATIENCE)
 
 
+def test_a_client_sending_all_before_reading_still_reads_431(defaults: Server, connect) -> None:  # type: ignore[no-untyped-def]
+    """Like curl or http.client: the whole request first, then the answer."""
+    conn = connect(defaults)
+    head = b"X-Big: " + b"a" * (8 * 1024 * 1024) + b"\r\n"
+    conn.send(b"GET /health HTTP/1.1\r\nHost: t\r\n" + head + b"\r\n")  # raises if reset
+    assert _status(conn.read_until_closed()) == 431
+
+
 def test_an_oversized_url_gets_431(defaults: Server, connect) -> None:  # type: ignore[no-untyped-def]
     conn = connect(defaults)
     _send_in_background(conn, b"GET /health?" + b"q" * 20000 + b" HTTP/1.1\r\nHost: t\r\n\r\n")
