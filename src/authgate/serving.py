@@ -210,11 +210,15 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):
         self.refused = True
         cycle = self.cycle
         if not self._is_free():
-            if cycle.response_started or self.phase != "body":
-                # A response is under way, or due first (pipelining): nothing may go out
-                # before it. Read no more, and close once it is sent.
+            if self.phase != "body":
+                # Pipelining: the answer to an earlier request is due first, and nothing may
+                # go out before it. Read no more, and close once it is sent.
                 cycle.keep_alive = False
                 self.flow.pause_reading()
+                return
+            if cycle.response_started:
+                # The app answers already but its body never came: no room for a 408.
+                self.transport.close()
                 return
             # The app waits for a body that will not come: it is told the client left, and
             # whatever it answers is dropped.
