@@ -14,6 +14,7 @@ from authgate.cors.middleware import RegistryCORSMiddleware, middleware_options
 from authgate.handlers import install_handlers
 from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
+from authgate.middleware.trailing_slash import TrailingSlashMiddleware
 from authgate.openapi import document_security, responses
 from authgate.routers.accounts import router as accounts_router
 from authgate.routers.admin import router as admin_router
@@ -22,6 +23,7 @@ from authgate.routers.items import router as items_router
 from authgate.routers.ops import router as ops_router
 from authgate.routers.tokens import jwks_router
 from authgate.routers.tokens import router as tokens_router
+from authgate.routing import install_routing_handlers
 from authgate.sessions.dependencies import GUARDS, oauth2_scheme
 from authgate.settings import Settings
 
@@ -42,9 +44,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         swagger_ui_parameters={"persistAuthorization": True},
         # Every route can answer 413 (the body limit applies before routing).
         responses=responses(413),
+        # Never a redirect built from the Host header: TrailingSlashMiddleware routes both.
+        redirect_slashes=False,
     )
     _build_state(app, settings)
     install_handlers(app)
+    install_routing_handlers(app)
     # Routes are tried in order, at a cost for each one tried (a tenth of a bare request's
     # time for the last ones): the busiest first. No two routers share a path, so the order
     # changes nothing else.
@@ -72,6 +77,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                        **middleware_options(settings))  # fmt: skip
     app.add_middleware(StandardHeadersMiddleware, version=API_VERSION,
                        default_language=settings.default_language)  # fmt: skip
+    # 0. outermost, the trailing slash goes, so that every layer and route sees one path.
+    app.add_middleware(TrailingSlashMiddleware)
     return app
 
 

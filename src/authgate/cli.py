@@ -67,19 +67,16 @@ def serve(
     """Migrate the database, then serve the API with uvicorn."""
     import uvicorn
 
-    prepared_settings()
+    from authgate.serving import uvicorn_options
+
+    settings = prepared_settings()
     uvicorn.run(
         "authgate.app:create_served_app",
         factory=True,
         host=host,
         port=port,
         workers=workers,
-        loop="uvloop",
-        http="httptools",
-        # authgate judges X-Forwarded-* itself, from AUTHGATE_TRUSTED_PROXIES only.
-        proxy_headers=False,
-        server_header=False,
-        access_log=False,
+        **uvicorn_options(settings),
     )
 
 

@@ -33,6 +33,12 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     default_language: Literal["en", "ko"] = "en"
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
+    # What one connection may cost `authgate serve` (authgate.serving; README says why these).
+    max_header_bytes: int = Field(16 * 1024, ge=1024)
+    max_headers: int = Field(100, ge=10)
+    header_timeout: float = Field(20.0, gt=0)
+    body_timeout: float = Field(30.0, gt=0)
+    keep_alive_timeout: float = Field(5.0, gt=0)
 
     password_min_length: int = Field(8, ge=1, le=1024)
     argon2_time_cost: int = Field(2, ge=1)
@@ -51,6 +57,7 @@ class Settings(BaseSettings):
     cookie_secure: bool = False
     cookie_samesite: Literal["lax", "strict", "none"] = "lax"
     cookie_domain: str | None = None
+    cookie_host_prefix: bool = False
     trusted_proxies: CommaList = []
 
     cors_origins: CommaList = []
@@ -151,6 +158,16 @@ class Settings(BaseSettings):
         # session cookie would travel in clear text anyway.
         if self.cookie_samesite == "none" and not self.cookie_secure:
             raise ValueError("AUTHGATE_COOKIE_SAMESITE=none requires AUTHGATE_COOKIE_SECURE=true")
+        # Browsers refuse a `__Host-` cookie that is not Secure or that names a Domain.
+        if self.cookie_host_prefix and not self.cookie_secure:
+            raise ValueError(
+                "AUTHGATE_COOKIE_HOST_PREFIX=true requires AUTHGATE_COOKIE_SECURE=true"
+            )
+        if self.cookie_host_prefix and self.cookie_domain:
+            raise ValueError(
+                "AUTHGATE_COOKIE_HOST_PREFIX=true cannot be combined with AUTHGATE_COOKIE_DOMAIN: "
+                "a __Host- cookie belongs to one host only"
+            )
         # '*' with credentials would let any web site act as the logged-in user: Starlette
         # reflects the caller's origin in that case instead of sending '*'.
         if self.cors_allow_credentials and "*" in self.cors_origins:

@@ -17,7 +17,8 @@ class UserList(BaseModel):
 
 
 class UserAdminUpdate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    # Strict: `0`, `1`, `"yes"` or `"t"` must not grant or take away an account's rights.
+    model_config = ConfigDict(extra="forbid", strict=True)
 
     is_active: bool | None = None
     is_admin: bool | None = None

@@ -66,6 +66,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The resource has changed since you last read it.",
         "ko": "마지막으로 조회한 이후 리소스가 변경되었습니다.",
     },
+    "request_timeout": {
+        "en": "The request was not received in time.",
+        "ko": "요청이 제시간에 도착하지 않았습니다.",
+    },
+    "headers_too_large": {
+        "en": "The request headers are too large or too many.",
+        "ko": "요청 헤더가 너무 크거나 너무 많습니다.",
+    },
     "payload_too_large": {
         "en": "The request body is too large.",
         "ko": "요청 본문이 너무 큽니다.",

@@ -6,11 +6,17 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
 
 from authgate.schemas import printable
 
-ITEM_ID_PATTERN = r"^[A-Za-z0-9._-]{1,64}$"
+# 1-64 of [A-Za-z0-9._-], but not `.` or `..` (path segments a client or proxy would resolve).
+# Spelt without a lookahead so that every regex engine reading the OpenAPI schema can use it.
+ITEM_ID_PATTERN = (
+    r"^(?:[A-Za-z0-9_-][A-Za-z0-9._-]{0,63}"
+    r"|\.[A-Za-z0-9_-][A-Za-z0-9._-]{0,62}"
+    r"|\.\.[A-Za-z0-9._-]{1,62})$"
+)
 ITEM_ID = re.compile(ITEM_ID_PATTERN)
 MAX_SIZE = 2**31 - 1
 
@@ -21,7 +27,9 @@ ItemSize = Annotated[int, Field(ge=0, le=MAX_SIZE)]
 
 class ItemWrite(BaseModel):
     name: ItemName
-    size: ItemSize
+    # Strict: a JSON `1.0`, `true` or `"6"` is not a size. (Query values are parsed into ints
+    # by their own `ItemSize` parameter before they get here.)
+    size: Annotated[ItemSize, Strict()]
 
 
 class ItemRead(BaseModel):

@@ -16,9 +16,9 @@ from authgate.security.csrf import CSRF_HEADER, is_valid
 from authgate.sessions import service as sessions
 from authgate.sessions.service import hash_secret
 from authgate.sessions.transport import (
-    CSRF_COOKIE,
-    SESSION_COOKIE,
     clear_session_cookies,
+    csrf_cookie,
+    session_cookie,
     set_session_cookies,
 )
 
@@ -73,14 +73,14 @@ async def login(request: Request, response: Response) -> LoginResult:
 async def logout(request: Request, response: Response) -> Message:
     """End the cookie session (idempotent) and clear both cookies."""
     state = request.app.state
-    secret = request.cookies.get(SESSION_COOKIE)
+    secret = session_cookie(request)
     if secret:
         session = await state.sessions.by_secret_hash(hash_secret(secret))
         if session is not None and session.is_live(state.clock()):
             if not is_valid(
                 state.secret_key,
                 secret,
-                request.cookies.get(CSRF_COOKIE),
+                csrf_cookie(request),
                 request.headers.get(CSRF_HEADER),
             ):
                 raise CsrfFailed()

@@ -22,7 +22,7 @@ from authgate.sessions import transport
 from authgate.sessions.service import extend_session, hash_secret
 from authgate.sessions.store import SessionState
 from authgate.sessions.tokens import check_access
-from authgate.sessions.transport import CSRF_COOKIE, SESSION_COOKIE, queue_session_cookies
+from authgate.sessions.transport import csrf_cookie, queue_session_cookies, session_cookie
 
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
@@ -85,7 +85,7 @@ async def _authenticate(request: Request) -> Principal | None:
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() == "bearer":
             return await _bearer(request, token.strip())
-    secret = request.cookies.get(SESSION_COOKIE)
+    secret = session_cookie(request)
     if secret:
         return await _cookie(request, secret)
     return None
@@ -106,7 +106,7 @@ async def _cookie(request: Request, secret: str) -> Principal:
     now = state.clock()
     session = await _live(state, await state.sessions.by_secret_hash(hash_secret(secret)), now)
     if request.method in UNSAFE_METHODS and not is_valid(
-        state.secret_key, secret, request.cookies.get(CSRF_COOKIE), request.headers.get(CSRF_HEADER)
+        state.secret_key, secret, csrf_cookie(request), request.headers.get(CSRF_HEADER)
     ):
         raise CsrfFailed()
     transport.queue_csrf_header(request, secret)

@@ -1,0 +1,85 @@
+"""405 names every method of the path; a client that hangs up mid-body is no error."""
+
+import logging
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from starlette.types import Message
+
+from tests.helpers import csrf_headers, signup
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("DELETE", "/account/me", "GET, PATCH"),
+        ("PUT", "/account/me/", "GET, PATCH"),
+        ("POST", "/items/x", "DELETE, GET, PUT"),
+        ("PATCH", "/items/x", "DELETE, GET, PUT"),
+        ("PUT", "/admin/cors/origins", "DELETE, GET, POST"),
+        ("GET", "/account/login", "POST"),
+        ("DELETE", "/health", "GET"),
+    ],
+)
+async def test_405_allows_the_union_of_the_path_s_routes(
+    client: httpx.AsyncClient, method: str, path: str, allow: str
+) -> None:
+    response = await client.request(method, path)
+    assert response.status_code == 405
+    assert response.headers["allow"] == allow
+    assert response.json()["code"] == "method_not_allowed"
+
+
+async def test_the_allowed_methods_work(client: httpx.AsyncClient) -> None:
+    await signup(client, "alice")
+    assert (await client.get("/account/me")).status_code == 200
+    response = await client.patch(
+        "/account/me", json={"first_name": "A"}, headers=csrf_headers(client)
+    )
+    assert response.status_code == 200
+
+
+async def _call_with_partial_body(app: FastAPI, path: str) -> list[Message]:
+    """Send a request that declares 1000 bytes, give it 10, then report the client gone."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"content-type", b"application/json"), (b"content-length", b"1000")],
+        "client": ("127.0.0.1", 50000),
+        "server": ("127.0.0.1", 8000),
+        "state": {},
+    }
+    incoming = [
+        {"type": "http.request", "body": b'{"username"', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return incoming.pop(0) if incoming else {"type": "http.disconnect"}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)  # raises nothing: nothing for the server to log
+    return sent
+
+
+@pytest.mark.parametrize("path", ["/account/login", "/signup", "/login", "/account/refresh"])
+async def test_a_client_hanging_up_mid_body_is_one_info_line(
+    app: FastAPI, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    sent = await _call_with_partial_body(app, path)
+    assert sent[0]["status"] == 499  # never delivered; what middleware and metrics see
+    records = [r for r in caplog.records if r.name.startswith(("authgate", "uvicorn"))]
+    assert [(r.levelno, r.exc_info) for r in records] == [(logging.INFO, None)]
+    assert "client left" in records[0].getMessage()
