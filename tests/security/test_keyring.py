@@ -14,8 +14,11 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from authgate.cli import cli
-from authgate.db import utcnow
+from authgate.db import Database, utcnow
+from authgate.hostfeed import HostFeed
+from authgate.security import keyring
 from authgate.security.keystore import KEY, KeyCipher, KeyDecryptionError, load_pem, new_pem
+from authgate.security.keystore import rotate as rotate_unit
 from tests.bearer import bearer, create_account, serving, token_login
 from tests.conftest import TEST_SECRET
 
@@ -210,3 +213,37 @@ def test_rotation_is_refused_for_hs256(tmp_path):
     result = CliRunner().invoke(cli, ["keys", "rotate"], env=env)
     assert result.exit_code == 1
     assert "HS256 signs with AUTHGATE_SECRET_KEY" in result.output
+
+
+class UnhealthyFeed(HostFeed):
+    """A feed that cannot vouch for what it delivers (say, its connection dropped)."""
+
+    healthy = False
+
+
+async def test_an_unhealthy_feed_reloads_the_keys_once_a_second(make_settings, monkeypatch):
+    settings = make_settings(jwt_algorithm="EdDSA")
+    now = [1000.0]
+    monkeypatch.setattr(keyring.time, "monotonic", lambda: now[0])
+    feed, elsewhere = UnhealthyFeed(settings.data_dir), HostFeed(settings.data_dir / "elsewhere")
+    db, other_db = Database(settings.effective_database_url, feed), None
+    try:
+        ring = keyring.KeyRing(settings, TEST_SECRET, db)
+        await ring.load()
+        await ring.refresh()  # reads back its own notice of the first key it made
+        first = ring.current().kid
+        # A rotation this instance hears nothing about (another host, no shared feed).
+        other_db = Database(settings.effective_database_url, elsewhere)
+        cipher = KeyCipher(TEST_SECRET)
+        kid, _ = await other_db.write(lambda c: rotate_unit(c, "EdDSA", cipher, 300, utcnow()))
+        now[0] += 0.5
+        assert not await ring.refresh() and ring.current().kid == first
+        now[0] += 0.5
+        assert await ring.refresh() and ring.current().kid == kid
+        assert not await ring.refresh()
+    finally:
+        for database in (db, other_db):
+            if database is not None:
+                await database.dispose()
+        feed.close()
+        elsewhere.close()
