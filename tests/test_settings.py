@@ -92,6 +92,24 @@ def test_a_short_secret_key_is_refused(monkeypatch):
     assert "at least 32 characters" in refused()
 
 
+def test_postgresql_needs_an_explicit_secret_key(monkeypatch):
+    url = "postgresql+asyncpg://authgate@db.internal/authgate"
+    message = refused(database_url=url)
+    assert "AUTHGATE_SECRET_KEY must be set when the database is PostgreSQL" in message
+    assert "every instance sharing the database" in message
+    assert "one instance's data folder only" in message
+    monkeypatch.setenv("AUTHGATE_DATABASE_URL", url)
+    assert "AUTHGATE_SECRET_KEY must be set" in refused()
+    assert Settings(secret_key="x" * 32).database_url == url
+    monkeypatch.delenv("AUTHGATE_DATABASE_URL")
+    assert Settings().secret_key is None  # SQLite, one host: a generated secret is fine
+
+
+def test_a_malformed_database_url_is_refused():
+    assert "AUTHGATE_DATABASE_URL is not a URL" in refused(database_url="not a url")
+    assert Settings(database_url="").database_url is None
+
+
 @pytest.mark.parametrize("name", RATE_SETTINGS)
 @pytest.mark.parametrize("value", ["ten/minute", "10", "10/fortnight", "/minute", "10//minute", ""])
 def test_a_malformed_rate_is_refused(name, value):

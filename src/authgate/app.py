@@ -132,6 +132,7 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.feed.start()
     await app.state.hasher.warm_up()
+    await app.state.keys.start()
     await app.state.cors.start()
     if getattr(app.state, "freeze_heap", False):
         # What start-up built lives as long as the worker: out of the collector's sight, the
@@ -143,5 +144,6 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
     finally:
         await app.state.cors.stop()
+        await app.state.keys.stop()
         await app.state.feed.stop()
         await app.state.services.close()

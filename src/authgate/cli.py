@@ -174,10 +174,11 @@ def cors_remove(origin: Annotated[str, typer.Argument(help="scheme://host[:port]
 @keys_cli.command("rotate")
 def rotate_keys() -> None:
     """Sign with a new key; tokens signed by the previous one verify until they expire."""
-    from authgate.changes import KEYS_CHANGED
-    from authgate.security.keyring import HMAC, key_folder, rotate
+    from authgate.db import utcnow
+    from authgate.security import keystore
+    from authgate.security.keyring import HMAC
 
-    settings = load_settings()
+    settings = prepared_settings()
     if settings.jwt_algorithm == HMAC:
         typer.secho(
             "authgate: HS256 signs with AUTHGATE_SECRET_KEY and has no key pair to rotate; "
@@ -186,11 +187,18 @@ def rotate_keys() -> None:
             fg="red",
         )
         raise typer.Exit(1)
-    kid, pruned = rotate(
-        key_folder(settings), settings.jwt_algorithm, settings.access_token_lifetime
-    )
-    # Running servers reload their keys before their next token.
-    run_with(settings, lambda s: s.feed.publish([KEYS_CHANGED]))
+
+    async def rotate(services: "Services") -> tuple[str, list[str]]:
+        # Load first: on a first run that imports an older version's keys, which must verify.
+        await services.keys.load()
+        cipher = keystore.KeyCipher(services.secret_key)
+        return await services.db.write(
+            lambda c: keystore.rotate(
+                c, settings.jwt_algorithm, cipher, settings.access_token_lifetime, utcnow()
+            )
+        )  # announces the change: running instances sign with the new key within 2 s
+
+    kid, pruned = run_with(settings, rotate)
     typer.echo(f"new {settings.jwt_algorithm} signing key {kid}")
     if pruned:
         typer.echo(f"removed retired keys: {', '.join(pruned)}")

@@ -9,6 +9,7 @@ from authgate.db import Database, is_sqlite_url
 from authgate.feeds import PostgresFeed, RedisFeed
 from authgate.hostfeed import HostFeed
 from authgate.net import ClientResolver
+from authgate.security.keyring import KeyRing
 from authgate.security.keys import load_secret_key
 from authgate.security.passwords import PasswordHasher
 from authgate.security.ratelimit import Limits
@@ -23,6 +24,7 @@ class Services:
     feed: ChangeFeed
     db: Database
     secret_key: str
+    keys: KeyRing
     hasher: PasswordHasher
     tokens: TokenCodec
     sessions: SessionStore
@@ -51,13 +53,15 @@ def build(settings: Settings) -> Services:
     feed = build_feed(settings)
     db = Database(settings.effective_database_url, feed)
     secret_key = load_secret_key(settings)
+    keys = KeyRing(settings, secret_key, db)
     return Services(
         settings=settings,
         feed=feed,
         db=db,
         secret_key=secret_key,
+        keys=keys,
         hasher=PasswordHasher(settings),
-        tokens=TokenCodec(settings, secret_key, feed),
+        tokens=TokenCodec(settings, keys),
         sessions=SessionStore(db, feed),
         clients=ClientResolver(settings.trusted_proxies),
         cors=OriginRegistry(settings, db),

@@ -104,6 +104,7 @@ class _ListeningFeed:
         self._connected = False
         self._proved_at = float("-inf")
         self._task: asyncio.Task[None] | None = None
+        self._ups = 0  # how many times the listener got connected and subscribed
 
     @property
     def healthy(self) -> bool:
@@ -142,13 +143,15 @@ class _ListeningFeed:
     async def _run(self, connected: asyncio.Event) -> None:
         attempt = 0
         while True:
+            ups = self._ups
             try:
                 await self._listen(connected)
-                attempt = 0
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
-                if self._connected or attempt == 0:
+                if self._ups != ups:
+                    attempt = 0  # it was listening: a new loss, the back-off starts over
+                if attempt == 0:
                     log.warning("change feed lost (%s): caches off until it is back", exc)
                 connected.set()  # the start need not wait: requests ask the database meanwhile
             self._connected = False
@@ -168,6 +171,7 @@ class _ListeningFeed:
         self._log.mark_gap()
         self._proved_at = time.monotonic()
         self._connected = True
+        self._ups += 1
         connected.set()
         log.info("change feed listening")
 

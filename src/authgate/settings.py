@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy import make_url
+from sqlalchemy.exc import ArgumentError
 
 from authgate.origin import normalise_origin
 
@@ -127,6 +129,16 @@ class Settings(BaseSettings):
             raise ValueError("AUTHGATE_SECRET_KEY must be at least 32 characters")
         return value
 
+    @field_validator("database_url")
+    @classmethod
+    def check_database_url(cls, value: str | None) -> str | None:
+        if value:
+            try:
+                make_url(value)
+            except ArgumentError:
+                raise ValueError(f"AUTHGATE_DATABASE_URL is not a URL: {value!r}") from None
+        return value or None
+
     @field_validator("cors_origins")
     @classmethod
     def check_origins(cls, value: list[str]) -> list[str]:
@@ -175,7 +187,20 @@ class Settings(BaseSettings):
                 "AUTHGATE_CORS_ORIGINS='*' cannot be combined with "
                 "AUTHGATE_CORS_ALLOW_CREDENTIALS=true: list the front-end origins instead"
             )
+        # A generated secret lives in one data folder: instances on other hosts would refuse
+        # each other's HS256 tokens and could not decrypt the signing keys in the database.
+        if self.secret_key is None and not self.is_sqlite:
+            raise ValueError(
+                "AUTHGATE_SECRET_KEY must be set when the database is PostgreSQL: every "
+                "instance sharing the database, on any host, must use the same secret key (it "
+                "signs HS256 tokens and encrypts the signing keys kept in the database), and a "
+                "generated one would live in one instance's data folder only"
+            )
         return self
+
+    @property
+    def is_sqlite(self) -> bool:
+        return make_url(self.effective_database_url).get_backend_name() == "sqlite"
 
     @property
     def effective_database_url(self) -> str:

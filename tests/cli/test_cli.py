@@ -171,7 +171,7 @@ def test_unsafe_settings_are_refused_with_a_message(authgate):
 @pytest.mark.parametrize(
     ("variables", "expected"),
     [
-        ({"AUTHGATE_DATABASE_URL": "nonsense"}, "AUTHGATE_DATABASE_URL is not a database URL"),
+        ({"AUTHGATE_DATABASE_URL": "nonsense"}, "AUTHGATE_DATABASE_URL is not a URL"),
         (
             {"AUTHGATE_DATABASE_URL": "postgresql+asyncpg://postgres@127.0.0.1:1/x",
              "AUTHGATE_SECRET_KEY": "k" * 40},
@@ -186,5 +186,50 @@ def test_start_up_problems_are_one_sentence_and_exit_2(authgate, variables, expe
         assert result.returncode == 2
         lines = result.stderr.strip().splitlines()
         assert len(lines) == 1, result.stderr  # no traceback
-        assert lines[0].startswith("authgate: cannot start: ")
+        assert lines[0].startswith(("authgate: cannot start: ", "authgate: refusing to start: "))
         assert expected in lines[0]
+
+
+def test_postgresql_without_a_secret_key_is_refused(authgate):
+    url = "postgresql+asyncpg://postgres@127.0.0.1:5432/nowhere"
+    result = authgate("migrate", AUTHGATE_DATABASE_URL=url)
+    assert_refused(result, "AUTHGATE_SECRET_KEY must be set when the database is PostgreSQL")
+
+
+def signing_keys(data_dir: Path) -> list[tuple[str, bool]]:
+    """(kid, is retired) of each stored key, oldest first."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{data_dir / 'authgate.db'}")
+    try:
+        with engine.connect() as connection:
+            query = "SELECT kid, retired_at FROM signing_key ORDER BY created_at, kid"
+            return [(kid, retired is not None) for kid, retired in connection.execute(text(query))]
+    finally:
+        engine.dispose()
+
+
+async def test_keys_rotate(authgate, data_dir):
+    result = authgate("keys", "rotate", AUTHGATE_JWT_ALGORITHM="EdDSA")
+    assert result.returncode == 0, result.stderr
+    # A first run creates the first key, then the one that signs from now on.
+    [(first, retired), (second, current)] = signing_keys(data_dir)
+    assert (retired, current) == (True, False)
+    assert result.stdout.strip() == f"new EdDSA signing key {second}"
+    result = authgate("keys", "rotate", AUTHGATE_JWT_ALGORITHM="EdDSA")
+    assert result.returncode == 0, result.stderr
+    assert [kid for kid, _ in signing_keys(data_dir)][:2] == [first, second]
+    assert len(signing_keys(data_dir)) == 3  # nothing retired long enough to be pruned
+    third = signing_keys(data_dir)[2][0]
+    assert third.startswith("000003-") and third in result.stdout
+    app = create_app(Settings(data_dir=data_dir, jwt_algorithm="EdDSA"))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as c:
+            keys = (await c.get("/.well-known/jwks.json")).json()["keys"]
+    assert [key["kid"] for key in keys] == [third, second, first]
+
+
+def test_keys_rotate_refuses_hs256(authgate):
+    result = authgate("keys", "rotate")
+    assert_refused(result, "HS256 signs with AUTHGATE_SECRET_KEY and has no key pair to rotate")

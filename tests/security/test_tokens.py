@@ -59,11 +59,16 @@ async def test_signed_with_another_key(client, access):
     await assert_refused(client, other)
 
 
-async def test_unknown_or_missing_kid(client, access):
+async def test_hs256_judges_a_token_signed_with_the_secret_whatever_its_kid(client, access):
+    # The contract: other services sharing the secret sign without a kid, or with their own.
     header, claims = parts(access)
-    await assert_refused(client, forge({**header, "kid": "nope"}, claims, TEST_SECRET.encode()))
-    await assert_refused(client, forge({"alg": "HS256"}, claims, TEST_SECRET.encode()))
-    await assert_refused(client, forge({**header, "kid": ["a"]}, claims, TEST_SECRET.encode()))
+    secret = TEST_SECRET.encode()
+    for signed in ({"alg": "HS256"}, {"alg": "HS256", "typ": "JWT", "kid": "another-service"}):
+        token = forge(signed, claims, secret)
+        assert (await client.get("/account/me", headers=bearer(token))).status_code == 200
+        # ...but only with the secret: the kid never stands in for the signature.
+        await assert_refused(client, forge(signed, claims, b"another-secret-" * 4))
+    await assert_refused(client, forge({**header, "kid": ["a"]}, claims, secret))  # malformed
 
 
 async def test_correctly_signed_forgery_passes_to_prove_the_forge_helper(client, access):

@@ -1,39 +1,35 @@
-"""JWT signing keys: the HMAC secret, or key pairs kept in the data folder and rotated.
+"""JWT signing keys in memory: the HMAC secret, or the key pairs kept in the database.
 
-Key pairs live in `<data_dir>/jwt_keys/<ALG>/<seq>-<random>.pem` (PKCS#8, mode 0600). The
-file name is the key's `kid`, and the newest file signs. After `authgate keys rotate` the
-previous keys keep verifying until every token they signed has expired; a later rotation
-prunes them. The rotation is announced on the change feed, so every worker reloads the folder
-before its next signature or verification, with no restart.
+Tokens are signed and verified on the request path, synchronously, so the ring answers from
+memory only. `start()` loads the key pairs (creating or importing them on a first start) and
+a small task keeps them fresh: it reloads them when the change feed says the keys changed or
+that it may have missed a change, and once a second while the feed is not healthy. A token
+naming a kid the ring does not know also asks for a reload (at most one a second), in case a
+rotation's notice has not arrived yet. While the database is unreachable the last keys hold.
 """
 
-import fcntl
+import asyncio
+import contextlib
 import hashlib
-import itertools
-import os
-import secrets
+import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import jwt
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
-from authgate.changes import ChangeFeed, Subscription, Topic
+from authgate.changes import Subscription, Topic
+from authgate.db import Database, utcnow
+from authgate.errors import ServiceUnavailable
+from authgate.security import keystore
 from authgate.settings import Settings
 
 HMAC = "HS256"
-KEYS_DIR = "jwt_keys"
-GENERATORS: dict[str, Callable[[], Any]] = {
-    "EdDSA": ed25519.Ed25519PrivateKey.generate,
-    "ES256": lambda: ec.generate_private_key(ec.SECP256R1()),
-    "RS256": lambda: rsa.generate_private_key(public_exponent=65537, key_size=2048),
-}
-# Tokens travel for a while after they are issued: keep a retired key this much longer.
-RETIRE_MARGIN = 60
+POLL_INTERVAL = 0.5  # seconds; the contract gives every instance 2 s to sign with a new key
+MIN_RELOAD_INTERVAL = 1.0  # seconds between reloads nobody announced (feed gap, unknown kid)
+RETRY_AFTER_FAILURE = 5.0
+STOP_TIMEOUT = 5.0
+log = logging.getLogger("authgate.keys")
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,37 +42,43 @@ class SigningKey:
 class KeyRing:
     """The keys of the configured algorithm: `current()` signs, `get(kid)` verifies."""
 
-    def __init__(self, settings: Settings, secret_key: str, feed: ChangeFeed | None) -> None:
+    def __init__(
+        self, settings: Settings, secret_key: str, db: Database, *, interval: float = POLL_INTERVAL
+    ) -> None:
         self.algorithm = settings.jwt_algorithm
-        self._folder = key_folder(settings)
-        self._changes = None if feed is None or self.algorithm == HMAC else Subscription(feed)
+        self.is_hmac = self.algorithm == HMAC
+        self._data_dir = settings.data_dir
+        self._db = db
+        self._cipher = keystore.KeyCipher(secret_key)
+        self._interval = interval
         self._keys: dict[str, SigningKey] = {}
-        if self.algorithm == HMAC:
+        self._current: SigningKey | None = None
+        if self.is_hmac:
             kid = "hs-" + hashlib.sha256(b"authgate-kid:" + secret_key.encode()).hexdigest()[:16]
             self._current = SigningKey(kid, secret_key, secret_key)
             self._keys[kid] = self._current
-        else:
-            ensure_key(self._folder, self.algorithm)
-            self._sync()
+        self._changes = None if self.is_hmac else Subscription(db.feed)
+        self._stale = True
+        self._last_load = 0.0
+        self._lock = asyncio.Lock()
+        self._stopping = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
 
     def current(self) -> SigningKey:
-        self._sync()
+        if self._current is None:  # not loaded yet: the database was unreachable at start
+            raise ServiceUnavailable()
         return self._current
 
     def get(self, kid: object) -> SigningKey | None:
-        self._sync()
-        return self._keys.get(kid) if isinstance(kid, str) else None
-
-    def single(self) -> SigningKey | None:
-        """The one key, when there is only one: verifying then needs no kid look-up."""
-        self._sync()
-        return self._current if len(self._keys) == 1 else None
+        key = self._keys.get(kid) if isinstance(kid, str) else None
+        if key is None and not self.is_hmac:
+            self._reload_soon()
+        return key
 
     def jwks(self) -> dict[str, list[dict[str, Any]]]:
         """The public keys as a JWK Set; empty for HS256, whose secret is never published."""
-        if self.algorithm == HMAC:
+        if self.is_hmac:
             return {"keys": []}
-        self._sync()
         algorithm = jwt.get_algorithm_by_name(self.algorithm)
         published = []
         for key in reversed(self._keys.values()):
@@ -84,89 +86,90 @@ class KeyRing:
             published.append({**jwk, "kid": key.kid, "use": "sig", "alg": self.algorithm})
         return {"keys": published}
 
-    def _sync(self) -> None:
-        # One memory read per call; the folder is read again only after a rotation.
-        if self._keys:
-            if self._changes is None:
-                return
-            changes = self._changes.poll()
-            if changes is not None and not any(c.topic is Topic.KEYS for c in changes):
-                return
-        keys = {path.stem: _load(path) for path in _key_files(self._folder)}
-        self._keys = {kid: SigningKey(kid, key, key.public_key()) for kid, key in keys.items()}
-        self._current = self._keys[next(reversed(self._keys))]
+    async def load(self) -> None:
+        """Load the key pairs (creating the first, or importing an older version's, if none)."""
+        if self.is_hmac:
+            return
+        async with self._lock:
+            self._poll()
+            stored = await self._db.read(lambda c: keystore.list_keys(c, self.algorithm))
+            if not stored:
+                legacy = keystore.read_legacy(self._data_dir, self.algorithm)
+                cipher, algorithm = self._cipher, self.algorithm
+                stored = await self._db.write(
+                    lambda c: keystore.ensure_keys(c, algorithm, cipher, legacy, utcnow())
+                )
+            self._install(stored)
 
+    async def refresh(self) -> bool:
+        """Reload the keys if the feed says they changed (or cannot say); True if reloaded."""
+        self._poll()
+        if self._changes is not None and not self._changes.healthy:
+            self._stale = self._stale or time.monotonic() - self._last_load >= MIN_RELOAD_INTERVAL
+        if not self._stale:
+            return False
+        await self.load()
+        return True
 
-def key_folder(settings: Settings) -> Path:
-    return settings.data_dir / KEYS_DIR / settings.jwt_algorithm
+    async def start(self) -> None:
+        """Load the keys and keep them fresh until `stop` (nothing to do for HS256)."""
+        if self.is_hmac:
+            return
+        try:
+            await self.load()
+            delay = self._interval
+        except ServiceUnavailable:
+            log.warning("could not load the signing keys: the database is unreachable")
+            delay = RETRY_AFTER_FAILURE
+        self._stopping = asyncio.Event()
+        self._task = asyncio.create_task(self._watch(delay), name="authgate-signing-keys")
 
+    async def stop(self) -> None:
+        if self._task is None:
+            return
+        self._stopping.set()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(self._task, STOP_TIMEOUT)
+        self._task = None
 
-def ensure_key(folder: Path, algorithm: str) -> None:
-    """Create the first key pair unless one exists; safe when several workers start at once."""
-    if _key_files(folder):
-        return
-    with _locked(folder):
-        if not _key_files(folder):
-            _write_new_key(folder, algorithm)
+    def _poll(self) -> None:
+        # Read the feed before the keys: a change committed during the read is seen next time.
+        if self._changes is None:
+            return
+        changes = self._changes.poll()
+        if changes is None or any(change.topic is Topic.KEYS for change in changes):
+            self._stale = True
 
+    def _install(self, stored: list[keystore.StoredKey]) -> None:
+        keys = {}
+        for row in stored:
+            key = self._keys.get(row.kid)  # opened before: no need to decrypt it again
+            if key is None:
+                pem = self._cipher.open(row.kid, self.algorithm, row.nonce, row.sealed)
+                private = keystore.load_pem(pem)
+                key = SigningKey(row.kid, private, private.public_key())
+            keys[row.kid] = key
+        self._keys = keys
+        self._current = keys[stored[-1].kid]
+        self._stale = False
+        self._last_load = time.monotonic()
 
-def rotate(folder: Path, algorithm: str, retire_after: int) -> tuple[str, list[str]]:
-    """Add a new signing key; prune keys retired more than `retire_after` seconds ago.
+    def _reload_soon(self) -> None:
+        """Ask the watcher for a reload (a token named a kid unknown here); rate-limited."""
+        if time.monotonic() - self._last_load >= MIN_RELOAD_INTERVAL:
+            self._stale = True
 
-    Returns the new kid and the pruned kids. Key i was retired when key i+1 was created, so
-    once that is longer ago than an access token lives, nothing it signed still verifies.
-    """
-    with _locked(folder):
-        kid = _write_new_key(folder, algorithm)
-        files = _key_files(folder)
-        now, pruned = time.time(), []
-        for older, newer in itertools.pairwise(files):
-            if now - newer.stat().st_mtime > retire_after + RETIRE_MARGIN:
-                older.unlink()
-                pruned.append(older.stem)
-    return kid, pruned
+    async def _watch(self, delay: float) -> None:
+        while not await self._stopped_within(delay):
+            try:
+                await self.refresh()
+                delay = self._interval
+            except Exception as exc:  # the database may be down: keep the last keys
+                log.warning("could not reload the signing keys: %s", type(exc).__name__)
+                delay = RETRY_AFTER_FAILURE
 
-
-def _key_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        return []
-    return sorted(folder.glob("*.pem"))
-
-
-def _write_new_key(folder: Path, algorithm: str) -> str:
-    files = _key_files(folder)
-    sequence = int(files[-1].stem.split("-", 1)[0]) + 1 if files else 1
-    kid = f"{sequence:06d}-{secrets.token_hex(4)}"
-    pem = GENERATORS[algorithm]().private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    temporary = folder / f".{kid}.tmp"
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(pem)
-        handle.flush()
-        os.fsync(handle.fileno())
-    # The rename is atomic: a worker reloading the folder sees the whole key or none of it.
-    temporary.rename(folder / f"{kid}.pem")
-    return kid
-
-
-def _load(path: Path) -> Any:
-    return serialization.load_pem_private_key(path.read_bytes(), password=None)
-
-
-class _locked:
-    """An exclusive lock on the key folder, across processes (created 0700 when missing)."""
-
-    def __init__(self, folder: Path) -> None:
-        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        self._fd = os.open(folder / ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-
-    def __enter__(self) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_EX)
-
-    def __exit__(self, *_: object) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
-        os.close(self._fd)
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        return self._stopping.is_set()

@@ -10,9 +10,8 @@ from typing import Any
 import jwt
 from jwt.algorithms import HMACAlgorithm
 
-from authgate.changes import ChangeFeed
 from authgate.errors import TokenExpired, TokenInvalid
-from authgate.security.keyring import KeyRing
+from authgate.security.keyring import KeyRing, SigningKey
 from authgate.settings import Settings
 
 ACCESS = "access"
@@ -59,10 +58,10 @@ def _signer() -> jwt.PyJWS:
 
 
 class TokenCodec:
-    def __init__(self, settings: Settings, secret_key: str, feed: ChangeFeed | None = None) -> None:
+    def __init__(self, settings: Settings, keys: KeyRing) -> None:
         self._settings = settings
         self._algorithm = settings.jwt_algorithm
-        self.keys = KeyRing(settings, secret_key, feed)
+        self.keys = keys
         # Checking a JWT costs more than all the rest of an authenticated request, and a client
         # sends the same access token for minutes: the tokens verified here are remembered, by
         # their exact text (a token altered in any way is a stranger and is checked in full).
@@ -110,9 +109,7 @@ class TokenCodec:
 
     def _verify(self, token: str) -> AccessClaims:
         try:
-            # The kid only picks a key of the configured algorithm; it is never trusted beyond.
-            # With a single key (no rotation under way) the header is not parsed twice.
-            key = self.keys.single() or self.keys.get(jwt.get_unverified_header(token).get("kid"))
+            key = self._verifying_key(token)
             if key is None:
                 raise TokenInvalid()
             decoded = jwt.decode_complete(
@@ -129,7 +126,7 @@ class TokenCodec:
                 },
             )
             claims = decoded["payload"]
-            if decoded["header"].get("kid") != key.kid or claims["typ"] != ACCESS:
+            if claims["typ"] != ACCESS:
                 raise TokenInvalid()
             return AccessClaims(
                 user_id=int(claims["sub"]),
@@ -140,3 +137,12 @@ class TokenCodec:
             )
         except (jwt.PyJWTError, ValueError, TypeError, KeyError):
             raise TokenInvalid() from None
+
+    def _verifying_key(self, token: str) -> SigningKey | None:
+        # HS256: one secret, shared with other services that sign without a kid (or with
+        # their own): whatever the header names, the signature with the secret decides.
+        if self.keys.is_hmac:
+            return self.keys.current()
+        # Key pairs: the kid only picks a key of the configured algorithm, never trusted
+        # beyond; a kid unknown here makes the ring look for a key rotated in elsewhere.
+        return self.keys.get(jwt.get_unverified_header(token).get("kid"))
