@@ -5,6 +5,15 @@ from authgate.cors.models import CorsOrigin
 from authgate.db import Base
 from authgate.items.models import Item
 from authgate.security.models import SigningKeyRow
-from authgate.sessions.models import LoginSession, RefreshToken
+from authgate.sessions.models import LoginSession, RefreshToken, RevokedRefreshToken
 
-__all__ = ["Base", "CorsOrigin", "Item", "LoginSession", "RefreshToken", "SigningKeyRow", "User"]
+__all__ = [
+    "Base",
+    "CorsOrigin",
+    "Item",
+    "LoginSession",
+    "RefreshToken",
+    "RevokedRefreshToken",
+    "SigningKeyRow",
+    "User",
+]

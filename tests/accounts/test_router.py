@@ -154,6 +154,27 @@ async def test_delete_own_account(client):
     assert response.json()["code"] == "token_revoked"
 
 
+async def test_a_deleted_accounts_refresh_tokens_are_revoked_not_unknown(client, clock):
+    user = await create_account(client)
+    pair = await token_login(client)
+    spent = pair["refresh"]
+    pair = {**pair, **(await client.post("/account/refresh", json={"refresh": spent})).json()}
+    as_alice = bearer(pair["access"])
+    assert (
+        await client.delete(f"/account/delete-account/{user['id']}", headers=as_alice)
+    ).status_code == 204
+    for token in (pair["refresh"], spent):
+        response = await client.post("/account/refresh", json={"refresh": token})
+        assert (response.status_code, response.json()["code"]) == (401, "token_revoked")
+        response = await client.post("/account/verify", json={"token": token})
+        assert (response.status_code, response.json()["code"]) == (401, "token_revoked")
+    response = await client.post("/account/verify", json={"token": pair["access"]})
+    assert (response.status_code, response.json()["code"]) == (401, "token_revoked")
+    # A token that never existed is still just invalid.
+    response = await client.post("/account/refresh", json={"refresh": "x" * 43})
+    assert response.json()["code"] == "token_invalid"
+
+
 async def test_delete_someone_elses_account(app, client):
     alice, bob = await create_account(client, "alice"), await create_account(client, "bob")
     admin = await create_account(client, "root")

@@ -72,5 +72,6 @@ async def change_password(
 )
 async def delete_account(user_id: UserId, request: Request, user: CurrentUser) -> Response:
     """Delete an account (yours, or any as admin) with its sessions and items."""
-    await request.app.state.db.write(lambda c: accounts.delete_account(c, user, user_id))
+    now = request.app.state.clock()
+    await request.app.state.db.write(lambda c: sessions.delete_account(c, user, user_id, now))
     return Response(status_code=204)

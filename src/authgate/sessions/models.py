@@ -38,3 +38,13 @@ class RefreshToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     rotated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class RevokedRefreshToken(Base):
+    """The refresh tokens of deleted accounts, until they would have expired: presented again
+    they are `token_revoked` (the session ended), not `token_invalid` (never issued)."""
+
+    __tablename__ = "revoked_refresh_token"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -10,17 +10,19 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from authgate.accounts import service as accounts
+from authgate.accounts.snapshot import AuthUser
 from authgate.changes import announce, session_ended, user_changed
 from authgate.db import Database
 from authgate.security.passwords import PasswordHasher
-from authgate.sessions.models import LoginSession
+from authgate.sessions.models import LoginSession, RefreshToken, RevokedRefreshToken
 from authgate.units import Prepared
 
 USER_AGENT_MAX = 512
 SESSION = LoginSession.__table__
+REFRESH, REVOKED = RefreshToken.__table__, RevokedRefreshToken.__table__
 SESSION_COLUMNS = (
     "id", "user_id", "kind", "secret_hash", "created_at", "last_seen_at", "expires_at",
     "ended_at", "user_agent", "ip",
@@ -163,3 +165,25 @@ async def change_password(
         end_user_sessions(connection, user_id, now, keep=keep)
 
     await db.write(change)
+
+
+def delete_account(connection: Connection, actor: AuthUser, user_id: int, now: datetime) -> None:
+    """Delete an account (`accounts.service.delete_account`), remembering its unexpired refresh
+    tokens first: the deletion cascades to them, and presented later they must still say that
+    their session was ended (`token_revoked`), not that they never existed."""
+    connection.execute(delete(REVOKED).where(REVOKED.c.expires_at <= now))  # expired: purged
+    live = (
+        select(REFRESH.c.token_hash, REFRESH.c.expires_at)
+        .join(SESSION, SESSION.c.id == REFRESH.c.session_id)
+        .where(SESSION.c.user_id == user_id, REFRESH.c.expires_at > now)
+    )
+    connection.execute(insert(REVOKED).from_select(["token_hash", "expires_at"], live))
+    accounts.delete_account(connection, actor, user_id)  # a refusal rolls all of it back
+
+
+def is_revoked_refresh(connection: Connection, token_hash: str) -> bool:
+    """Whether `token_hash` was a refresh token of an account since deleted."""
+    found = connection.execute(
+        select(REVOKED.c.token_hash).where(REVOKED.c.token_hash == token_hash)
+    )
+    return found.first() is not None

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
 
@@ -22,7 +22,13 @@ from authgate.db import Database
 from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.models import LoginSession, RefreshToken
-from authgate.sessions.service import INSERT_SESSION, end_sessions, hash_secret, session_row
+from authgate.sessions.service import (
+    INSERT_SESSION,
+    end_sessions,
+    hash_secret,
+    is_revoked_refresh,
+    session_row,
+)
 from authgate.sessions.store import SessionState, SessionStore
 from authgate.units import Prepared
 
@@ -158,11 +164,18 @@ async def _refuse(db: Database, token_hash: str, now: datetime) -> None:
     """Raise the reason a refresh token cannot be used; a spent one ends its whole session."""
     found = await db.read(lambda connection: _find(connection, token_hash))
     if found is None:
-        raise TokenInvalid()
+        await _refuse_unknown(db, token_hash)
     if found.rotated_at is not None:
         await _end_sessions(db, [found.session_id], now)
         raise TokenReused()
     _check_usable(found, now)
+
+
+async def _refuse_unknown(db: Database, token_hash: str) -> NoReturn:
+    """A token not on file: one of a deleted account (revoked), or never issued (invalid)."""
+    if await db.read(lambda connection: is_revoked_refresh(connection, token_hash)):
+        raise TokenRevoked()
+    raise TokenInvalid()
 
 
 def _check_usable(found: Row[Any], now: datetime) -> None:
@@ -211,7 +224,12 @@ async def check_access(
 async def check_refresh(db: Database, token: str, now: datetime) -> None:
     """Whether `token` could be refreshed now, without spending it; token_* errors otherwise."""
     found = await _find_token(db, token)
-    if found is None or found.rotated_at is not None:
+    if found is None:
+        token_hash = _hash_of(token)
+        if token_hash is not None:
+            await _refuse_unknown(db, token_hash)
+        raise TokenInvalid()
+    if found.rotated_at is not None:
         raise TokenInvalid()
     _check_usable(found, now)
 
