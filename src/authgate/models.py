@@ -4,6 +4,11 @@ from authgate.accounts.models import User
 from authgate.cors.models import CorsOrigin
 from authgate.db import Base
 from authgate.items.models import Item
+from authgate.mail.models import OutboxMail
+from authgate.recovery.models import OneTimeToken
 from authgate.sessions.models import LoginSession, RefreshToken
 
-__all__ = ["Base", "CorsOrigin", "Item", "LoginSession", "RefreshToken", "User"]
+__all__ = [
+    "Base", "CorsOrigin", "Item", "LoginSession", "OneTimeToken", "OutboxMail", "RefreshToken",
+    "User",
+]  # fmt: skip
