@@ -18,11 +18,13 @@ from authgate.db import Database
 from authgate.epochs import Epochs
 from authgate.errors import install_handlers
 from authgate.items.router import router as items_router
+from authgate.mail.mailer import Mailer  # issue 11
 from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
 from authgate.net import ClientResolver
 from authgate.openapi import document_security, responses
 from authgate.ops.router import router as ops_router
+from authgate.recovery.router import router as recovery_router  # issue 11
 from authgate.security.keys import load_secret_key
 from authgate.security.passwords import PasswordHasher
 from authgate.security.ratelimit import Limits
@@ -32,6 +34,7 @@ from authgate.sessions.router import jwks_router
 from authgate.sessions.router import router as tokens_router
 from authgate.sessions.store import SessionStore
 from authgate.settings import Settings
+from authgate.ui.router import router as ui_router  # issue 11
 
 API_VERSION = version("authgate")
 
@@ -64,6 +67,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         browser_router,
         admin_router,
         jwks_router,
+        recovery_router,  # issue 11
+        ui_router,  # issue 11
     )
     for router in routers:
         _include(app, router)
@@ -128,6 +133,7 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
     state.clients = ClientResolver(settings.trusted_proxies)
     state.cors = OriginRegistry(settings, state.db, state.epochs)
     state.limits = Limits(settings)
+    state.mail = Mailer(settings, state.db)  # issue 11: letters and the outbox's sender
     state.metrics = CollectorRegistry()
     ProcessCollector(registry=state.metrics)
 
@@ -136,6 +142,7 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.hasher.warm_up()
     await app.state.cors.start()
+    app.state.mail.start()  # issue 11
     if getattr(app.state, "freeze_heap", False):
         # What start-up built lives as long as the worker: out of the collector's sight, the
         # full collections that come later walk only what requests leave behind, not the
@@ -145,6 +152,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await app.state.mail.stop()  # issue 11
         await app.state.cors.stop()
         app.state.hasher.close()
         await app.state.db.dispose()

@@ -14,6 +14,7 @@ from authgate.db import DbSession
 from authgate.errors import Forbidden, TokenRevoked, language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
+from authgate.recovery.dependencies import verify_new_email
 from authgate.sessions import service as sessions
 from authgate.sessions.dependencies import CurrentSession, CurrentUser, current_user
 
@@ -54,6 +55,7 @@ async def update_me(
 ) -> UserRead:
     """Change your e-mail address or names; a new e-mail address is not verified yet."""
     updated = await accounts.update_profile(db, request.app.state.epochs, user.id, data)
+    await verify_new_email(request, user.id, user.email, updated.email)  # issue 11
     return UserRead.model_validate(updated)
 
 

@@ -162,3 +162,13 @@ async def extend_session(
     )
     await db.commit()
     return expires_at
+
+
+def end_user_sessions_in(connection: Connection, user_id: int, now: datetime) -> int:
+    """End every live session of `user_id` (in a unit of work); returns how many ended."""
+    result = connection.execute(
+        update(SESSION)
+        .where(SESSION.c.user_id == user_id, SESSION.c.ended_at.is_(None))
+        .values(ended_at=now)
+    )
+    return result.rowcount or 0
