@@ -84,6 +84,7 @@ async def test_two_instances_send_each_mail_once(make_settings, smtp):
         await asyncio.gather(*(request_reset(client, ALICE) for client in [a, b] * (count // 2)))
         await smtp.wait_for(1 + count)
         await _until(lambda: _all_sent(one))
+        assert one.state.mail.sender.delivered + two.state.mail.sender.delivered == 1 + count
     await asyncio.sleep(0.2)  # a duplicate would have arrived by now
     ids = [mail.message["Message-ID"] for mail in smtp.mails]
     assert len(ids) == len(set(ids)) == 1 + count

@@ -40,6 +40,7 @@ class MailSender:
         self.lease = settings.mail_lease
         # Never start a mail whose lease could lapse before the server has answered.
         self.margin = timedelta(seconds=settings.smtp_timeout if settings.smtp_host else 5)
+        self.delivered = 0  # mails this sender handed over, for tests and curious operators
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
 
@@ -115,6 +116,7 @@ class MailSender:
             log.warning("mail %s to %s refused for good: %s", mail.id, mail.recipient, exc)
             await self._failed(mail, str(exc), permanent=True)
             return
+        self.delivered += 1
         await self.db.write(lambda c: outbox.mark_sent_in(c, self.owner, mail.id))
 
     async def _failed(self, mail: Row[Any], error: str, *, permanent: bool) -> None:
