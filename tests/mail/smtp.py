@@ -4,6 +4,7 @@ import asyncio
 import re
 import socket
 import threading
+import time
 from dataclasses import dataclass
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -28,6 +29,7 @@ class Mail:
     sender: str
     recipients: list[str]
     message: EmailMessage
+    received_at: float  # time.time() when the server accepted it
 
     @property
     def subject(self) -> str:
@@ -62,7 +64,9 @@ class SmtpServer:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=default)
         with self._lock:
-            self.mails.append(Mail(envelope.mail_from, list(envelope.rcpt_tos), message))  # type: ignore[arg-type]
+            self.mails.append(
+                Mail(envelope.mail_from, list(envelope.rcpt_tos), message, time.time())
+            )  # type: ignore[arg-type]
         return "250 OK"
 
     def start(self) -> None:
