@@ -107,6 +107,14 @@ class Settings(BaseSettings):
             raise ValueError(f"{name} must contain {{token}}")
         return value or None
 
+    @field_validator("mail_lease")
+    @classmethod
+    def check_lease(cls, value: float, info: ValidationInfo) -> float:
+        # A sender starts a mail only while its claim outlives the server's longest answer.
+        if value <= info.data.get("smtp_timeout", 0):
+            raise ValueError("AUTHGATE_MAIL_LEASE must be longer than AUTHGATE_SMTP_TIMEOUT")
+        return value
+
     @field_validator("cookie_samesite", "default_language", "smtp_security", mode="before")
     @classmethod
     def lower_case(cls, value: object) -> object:

@@ -15,6 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from aiosmtpd.controller import Controller
 
 LINK = re.compile(r"https?://\S+")
+REFUSED = "nobody-here@"  # recipients the server refuses for good
 WAIT = 10.0  # seconds: the most any test waits for a mail
 
 
@@ -60,6 +61,14 @@ class SmtpServer:
         self.mails: list[Mail] = []
         self._lock = threading.Lock()
         self._controller: Controller | None = None
+
+    async def handle_RCPT(
+        self, server: Any, session: Any, envelope: Any, address: str, options: list[str]
+    ) -> str:
+        if address.startswith(REFUSED):
+            return "550 5.1.1 no such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         message = message_from_bytes(envelope.content, policy=default)

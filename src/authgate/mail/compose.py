@@ -3,7 +3,7 @@
 import html
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate, make_msgid, parseaddr
 
 from authgate.i18n import translate
 
@@ -33,7 +33,9 @@ class Letter:
         message["From"] = self.sender
         message["To"] = recipient
         message["Date"] = formatdate(localtime=False)
-        message["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2] or None)
+        # A domain given, so that make_msgid never asks DNS for this host's name.
+        domain = parseaddr(self.sender)[1].rpartition("@")[2] or "localhost"
+        message["Message-ID"] = make_msgid(domain=domain)
         message["Content-Language"] = self.language
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(_plain(texts, link))
