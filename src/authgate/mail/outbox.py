@@ -116,3 +116,12 @@ def release_in(connection: Connection, owner: str, ids: list[int]) -> None:
         .where(OUTBOX.c.id.in_(ids), OUTBOX.c.claimed_by == owner)
         .values(claimed_by=None, claimed_until=None, attempts=OUTBOX.c.attempts - 1)
     )
+
+
+def release_owned_in(connection: Connection, owner: str) -> None:
+    """Give back every unsent mail `owner` holds (its sender is stopping)."""
+    connection.execute(
+        update(OUTBOX)
+        .where(OUTBOX.c.claimed_by == owner, *_PENDING)
+        .values(claimed_by=None, claimed_until=None)
+    )

@@ -7,8 +7,9 @@ only a refusal for good (an unknown recipient) ends the tries. A sender idles un
 soonest pending mail is due, at most `mail_poll_interval` seconds (so it sees mail queued by
 other processes and instances), or until a route of its own process queues one (`wake`).
 
-A mail is sent at most once while senders live; a sender that dies between handing a mail
-over and recording it leaves it claimed, and the mail goes again once the lease lapses.
+A mail is sent at most once while senders live. A sender that dies between handing a mail
+over and recording it leaves it claimed, and the mail goes again once the lease lapses; one
+that is stopped gives back what it holds at once (`stop`).
 """
 
 import asyncio
@@ -27,6 +28,7 @@ from authgate.settings import Settings
 
 log = logging.getLogger("authgate.mail")
 BATCH = 20
+STOP_GRACE = 5.0  # seconds a stopping sender may take to finish the mail in hand
 
 
 class MailSender:
@@ -43,23 +45,41 @@ class MailSender:
         self.delivered = 0  # mails this sender handed over, for tests and curious operators
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name=f"mail-sender-{self.owner}")
 
     async def stop(self) -> None:
-        if self._task is not None:
+        """Let the sender finish the mail in hand (at most `STOP_GRACE` seconds), then stop it.
+
+        Not a bare cancel: one that lands inside a database call can leave its connection
+        waiting forever (asyncpg), and the app's shutdown with it.
+        """
+        if self._task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        try:
+            await asyncio.wait_for(asyncio.shield(self._task), STOP_GRACE)
+        except TimeoutError:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-            self._task = None
+        self._task = None
+        # Whatever this sender still holds is free at once for the next sender, rather than
+        # when its lease lapses. A mail the server had just accepted when a cancel came may so
+        # be sent twice: at least once, never lost.
+        with contextlib.suppress(Exception):
+            await self.db.write(lambda c: outbox.release_owned_in(c, self.owner))
 
     def wake(self) -> None:
         """Look for due mail now: this process has just queued some."""
         self._wake.set()
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             self._wake.clear()
             try:
                 handled = await self.send_due()
@@ -67,7 +87,7 @@ class MailSender:
             except Exception:
                 log.exception("mail sender: the outbox could not be read")
                 handled, wait = 0, self.poll_interval
-            if wait > 0:
+            if wait > 0 and not self._stopping:
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), wait)
 
@@ -90,7 +110,7 @@ class MailSender:
         pending = list(claimed)
         try:
             async with self.transport.connect() as send:
-                while pending:
+                while pending and not self._stopping:
                     mail = pending[0]
                     if utcnow() + self.margin >= mail.claimed_until:
                         break
@@ -104,10 +124,7 @@ class MailSender:
         finally:
             if pending:  # not tried: near the lease's end, or this sender is stopping
                 ids = [mail.id for mail in pending]
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(
-                        self.db.write(lambda c: outbox.release_in(c, self.owner, ids))
-                    )
+                await self.db.write(lambda c: outbox.release_in(c, self.owner, ids))
 
     async def _try(self, send: Any, mail: Row[Any]) -> None:
         try:
