@@ -20,7 +20,7 @@ router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413
 
 
 @router.post(
-    "/password-reset", status_code=202, response_model=Message, responses=responses(422, 429)
+    "/password-reset", status_code=202, response_model=Message, responses=responses(400, 422, 429)
 )
 async def request_password_reset(data: PasswordResetRequest, request: Request) -> Message:
     """E-mail a password-reset link; the same answer whether or not the address is known."""
