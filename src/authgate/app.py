@@ -16,6 +16,7 @@ from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
 from authgate.middleware.trailing_slash import TrailingSlashMiddleware
 from authgate.openapi import document_security, responses
+from authgate.recovery.router import router as recovery_router
 from authgate.routers.accounts import router as accounts_router
 from authgate.routers.admin import router as admin_router
 from authgate.routers.browser import router as browser_router
@@ -26,6 +27,7 @@ from authgate.routers.tokens import router as tokens_router
 from authgate.routing import install_routing_handlers
 from authgate.sessions.dependencies import GUARDS, oauth2_scheme
 from authgate.settings import Settings
+from authgate.ui.router import router as ui_router
 
 API_VERSION = version("authgate")
 
@@ -61,6 +63,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         browser_router,
         admin_router,
         jwks_router,
+        recovery_router,
+        ui_router,
     )
     for router in routers:
         _include(app, router)
@@ -134,6 +138,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.hasher.warm_up()
     await app.state.keys.start()
     await app.state.cors.start()
+    app.state.mail.start()
     if getattr(app.state, "freeze_heap", False):
         # What start-up built lives as long as the worker: out of the collector's sight, the
         # full collections that come later walk only what requests leave behind, not the
@@ -143,6 +148,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await app.state.mail.stop()
         await app.state.cors.stop()
         await app.state.keys.stop()
         await app.state.feed.stop()

@@ -8,6 +8,7 @@ from authgate.cors.registry import OriginRegistry
 from authgate.db import Database, is_sqlite_url
 from authgate.feeds import PostgresFeed, RedisFeed
 from authgate.hostfeed import HostFeed
+from authgate.mail.mailer import Mailer
 from authgate.net import ClientResolver
 from authgate.security.keyring import KeyRing
 from authgate.security.keys import load_secret_key
@@ -31,6 +32,7 @@ class Services:
     clients: ClientResolver
     cors: OriginRegistry
     limits: Limits
+    mail: Mailer
 
     async def close(self) -> None:
         self.hasher.close()
@@ -66,4 +68,5 @@ def build(settings: Settings) -> Services:
         clients=ClientResolver(settings.trusted_proxies),
         cors=OriginRegistry(settings, db),
         limits=Limits(settings),
+        mail=Mailer(settings, db),
     )

@@ -4,6 +4,8 @@ from authgate.accounts.models import User
 from authgate.cors.models import CorsOrigin
 from authgate.db import Base
 from authgate.items.models import Item
+from authgate.mail.models import OutboxMail
+from authgate.recovery.models import OneTimeToken
 from authgate.security.models import SigningKeyRow
 from authgate.sessions.models import LoginSession, RefreshToken, RevokedRefreshToken
 
@@ -12,6 +14,8 @@ __all__ = [
     "CorsOrigin",
     "Item",
     "LoginSession",
+    "OneTimeToken",
+    "OutboxMail",
     "RefreshToken",
     "RevokedRefreshToken",
     "SigningKeyRow",

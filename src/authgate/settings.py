@@ -76,6 +76,24 @@ class Settings(BaseSettings):
     rate_limit_signup: str = "20/hour"
     rate_limit_password_reset: str = "5/hour"
 
+    # E-mail (issue 11). No SMTP host: mails are written as .eml files under <data_dir>/outbox.
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_username: str | None = None
+    smtp_password: str | None = None
+    smtp_security: Literal["starttls", "tls", "none"] = "starttls"
+    smtp_timeout: float = Field(30.0, gt=0)
+    email_from: str = "authgate@localhost"
+    public_url: str = "http://127.0.0.1:8000"  # the base of authgate's own /ui pages
+    password_reset_url: str | None = None  # a template: {token} is replaced
+    email_verify_url: str | None = None
+    password_reset_lifetime: int = Field(3600, ge=60)
+    email_verify_lifetime: int = Field(86400, ge=60)
+    mail_poll_interval: float = Field(2.0, gt=0)  # how often idle senders look for due mail
+    mail_retry_base: float = Field(5.0, gt=0)  # first back-off after a failed delivery, doubled
+    mail_retry_max: float = Field(3600.0, gt=0)
+    mail_lease: float = Field(120.0, gt=0)  # a claim lapses after this; more than smtp_timeout
+
     @field_validator(
         "trusted_proxies",
         "cors_origins",
@@ -90,7 +108,23 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("cookie_samesite", "default_language", mode="before")
+    @field_validator("password_reset_url", "email_verify_url")
+    @classmethod
+    def check_link_template(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value and "{token}" not in value:
+            name = f"AUTHGATE_{(info.field_name or '').upper()}"
+            raise ValueError(f"{name} must contain {{token}}")
+        return value or None
+
+    @field_validator("mail_lease")
+    @classmethod
+    def check_lease(cls, value: float, info: ValidationInfo) -> float:
+        # A sender starts a mail only while its claim outlives the server's longest answer.
+        if value <= info.data.get("smtp_timeout", 0):
+            raise ValueError("AUTHGATE_MAIL_LEASE must be longer than AUTHGATE_SMTP_TIMEOUT")
+        return value
+
+    @field_validator("cookie_samesite", "default_language", "smtp_security", mode="before")
     @classmethod
     def lower_case(cls, value: object) -> object:
         # `Lax`, `None` and `KO` are how people write them; the checks below want one spelling.

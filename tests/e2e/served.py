@@ -94,9 +94,11 @@ def start_server(
     env: dict[str, str] | None,
     timeout: float | None,
     started: list[Server],
+    port: int | None = None,
 ) -> Server:
-    """Start `authgate serve` on a free port, record it in `started`, wait until it is healthy."""
-    port = free_port()
+    """Start `authgate serve` on `port` (default: a free one), record it in `started`, wait until
+    it is healthy."""
+    port = port or free_port()
     data_dir.mkdir(parents=True, exist_ok=True)
     log = data_dir / "server.log"
     environment = {

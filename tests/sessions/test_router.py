@@ -194,7 +194,7 @@ async def test_refresh_fails_for_a_deleted_user(client):
     )
     assert response.status_code == 204
     response = await client.post("/account/refresh", json={"refresh": pair["refresh"]})
-    assert (response.status_code, response.json()["code"]) == (401, "token_invalid")
+    assert (response.status_code, response.json()["code"]) == (401, "token_revoked")
 
 
 async def test_verify(client, clock):

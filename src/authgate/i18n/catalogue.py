@@ -128,6 +128,110 @@ CATALOGUE: dict[str, dict[str, str]] = {
     },
     "item_created": {"en": "Item created", "ko": "아이템이 생성되었습니다"},
     "item_updated": {"en": "Item updated", "ko": "아이템이 수정되었습니다"},
+    # Password reset and e-mail verification (authgate.recovery, authgate.mail, authgate.ui).
+    "password_reset_requested": {
+        "en": "If an account has this address, a link to reset its password has been sent to it.",
+        "ko": "이 주소로 가입된 계정이 있다면 비밀번호 재설정 링크를 보냈습니다.",
+    },
+    "password_reset_done": {
+        "en": "Your password has been reset; log in with the new one.",
+        "ko": "비밀번호가 재설정되었습니다. 새 비밀번호로 로그인해 주세요.",
+    },
+    "verification_sent": {
+        "en": "A verification e-mail has been sent to your address.",
+        "ko": "인증 메일을 회원님의 주소로 보냈습니다.",
+    },
+    "email_missing": {
+        "en": "Your account has no e-mail address to verify.",
+        "ko": "계정에 인증할 이메일 주소가 없습니다.",
+    },
+    "link_invalid": {
+        "en": "This link no longer works: it was already used, it has expired, "
+        "or a newer one was sent. Please ask for a new one.",
+        "ko": "이 링크는 더 이상 사용할 수 없습니다. 이미 사용되었거나 만료되었거나 "
+        "더 새로운 링크가 발송되었습니다. 새 링크를 요청해 주세요.",
+    },
+    "duration_minutes": {"en": "{n} minutes", "ko": "{n}분"},
+    "duration_hours": {"en": "{n} hours", "ko": "{n}시간"},
+    "mail_reset_subject": {
+        "en": "Reset your {service} password",
+        "ko": "{service} 비밀번호 재설정",
+    },
+    "mail_reset_intro": {
+        "en": "Hello {username}, someone asked to reset the password of your {service} account. "
+        "To choose a new password, open this link:",
+        "ko": "{username}님, {service} 계정의 비밀번호 재설정이 요청되었습니다. "
+        "새 비밀번호를 설정하려면 아래 링크를 여세요.",
+    },
+    "mail_reset_action": {"en": "Choose a new password", "ko": "새 비밀번호 설정하기"},
+    "mail_reset_validity": {
+        "en": "The link works once and expires in {duration}. "
+        "Logging in with your current password still works until then.",
+        "ko": "이 링크는 한 번만 사용할 수 있으며 {duration} 후에 만료됩니다. "
+        "그때까지 현재 비밀번호로도 로그인할 수 있습니다.",
+    },
+    "mail_reset_not_you": {
+        "en": "If you did not ask for this, ignore this mail: your password stays as it is, "
+        "and nobody can change it without this link.",
+        "ko": "직접 요청하지 않으셨다면 이 메일을 무시하세요. 비밀번호는 그대로이며, "
+        "이 링크 없이는 아무도 바꿀 수 없습니다.",
+    },
+    "mail_verify_subject": {
+        "en": "Confirm your e-mail address for {service}",
+        "ko": "{service} 이메일 주소 인증",
+    },
+    "mail_verify_intro": {
+        "en": "Hello {username}, please confirm that {email} is the e-mail address of your "
+        "{service} account by opening this link:",
+        "ko": "{username}님, 아래 링크를 열어 {email} 주소가 {service} 계정의 "
+        "이메일 주소임을 인증해 주세요.",
+    },
+    "mail_verify_action": {"en": "Confirm my address", "ko": "이메일 주소 인증하기"},
+    "mail_verify_validity": {
+        "en": "The link expires in {duration}.",
+        "ko": "이 링크는 {duration} 후에 만료됩니다.",
+    },
+    "mail_verify_not_you": {
+        "en": "If you did not create or change a {service} account, ignore this mail: "
+        "the address will not be confirmed.",
+        "ko": "{service} 계정을 만들거나 변경하지 않으셨다면 이 메일을 무시하세요. "
+        "주소는 인증되지 않습니다.",
+    },
+    "mail_link_hint": {
+        "en": "If the button does not work, copy this address into your browser:",
+        "ko": "버튼이 동작하지 않으면 아래 주소를 브라우저에 붙여 넣으세요.",
+    },
+    "mail_footer": {
+        "en": "This mail was sent automatically by {service}. It never asks for your password.",
+        "ko": "이 메일은 {service}에서 자동으로 발송되었습니다. 비밀번호를 묻지 않습니다.",
+    },
+    "ui_reset_title": {"en": "Choose a new password", "ko": "새 비밀번호 설정"},
+    "ui_new_password": {"en": "New password", "ko": "새 비밀번호"},
+    "ui_repeat_password": {"en": "Repeat the new password", "ko": "새 비밀번호 확인"},
+    "ui_reset_submit": {"en": "Set the new password", "ko": "비밀번호 변경"},
+    "ui_passwords_differ": {
+        "en": "The two passwords are not the same.",
+        "ko": "두 비밀번호가 서로 다릅니다.",
+    },
+    "ui_reset_done": {
+        "en": "Your password has been changed. You can now log in with it; "
+        "every other log-in of yours has been ended.",
+        "ko": "비밀번호가 변경되었습니다. 이제 새 비밀번호로 로그인할 수 있으며, "
+        "다른 모든 로그인은 종료되었습니다.",
+    },
+    "ui_verify_title": {"en": "Confirm your e-mail address", "ko": "이메일 주소 인증"},
+    "ui_verify_prompt": {
+        "en": "Press the button to confirm your e-mail address.",
+        "ko": "버튼을 눌러 이메일 주소를 인증해 주세요.",
+    },
+    "ui_verify_done": {
+        "en": "Thank you: {email} is now confirmed.",
+        "ko": "감사합니다. {email} 주소가 인증되었습니다.",
+    },
+    "ui_link_missing": {
+        "en": "This page needs the link from your e-mail.",
+        "ko": "이 페이지는 메일에 있는 링크로 열어야 합니다.",
+    },
     "service_description": {
         "en": "Account and authentication API: sign-up, log-in, sessions and tokens.",
         "ko": "계정 및 인증 API: 회원가입, 로그인, 세션과 토큰.",

@@ -10,6 +10,7 @@ from authgate.bodies import parse_body
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
+from authgate.recovery.dependencies import verify_new_email
 from authgate.routers.credentials import register_request
 from authgate.schemas import Message
 from authgate.sessions import service as sessions
@@ -50,6 +51,7 @@ async def create_account(request: Request) -> UserRead:
 async def update_me(data: UserUpdate, request: Request, user: CurrentUser) -> UserRead:
     """Change your e-mail address or names; a new e-mail address is not verified yet."""
     updated = await request.app.state.db.write(lambda c: accounts.update_profile(c, user.id, data))
+    await verify_new_email(request, user.id, user.email, updated.email)
     return UserRead.model_validate(updated)
 
 

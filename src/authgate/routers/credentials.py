@@ -6,6 +6,7 @@ from authgate.accounts import service
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import UserCreate
 from authgate.accounts.snapshot import AuthUser
+from authgate.recovery.dependencies import verify_new_email
 
 
 async def authenticate_request(request: Request, username: str, password: str) -> AuthUser:
@@ -20,6 +21,8 @@ async def register_request(request: Request, data: UserCreate) -> AuthUser:
     """Register under the sign-up limit that both sign-up routes share."""
     state = request.app.state
     await state.limits.hit_signup(state.clients.client_ip(request))
-    return await service.register(
+    user = await service.register(
         state.db, state.hasher, data, min_length=state.settings.password_min_length
     )
+    await verify_new_email(request, user.id, None, user.email)
+    return user

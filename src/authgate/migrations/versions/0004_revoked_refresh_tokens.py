@@ -1,6 +1,6 @@
 """refresh tokens of deleted accounts, remembered until they expire
 
-Revision ID: 0006
+Revision ID: 0004
 Revises: 0003
 Create Date: 2026-11-30 06:00:00.000000
 """
@@ -12,7 +12,7 @@ from alembic import op
 
 import authgate.db
 
-revision: str = "0006"
+revision: str = "0004"
 down_revision: str | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

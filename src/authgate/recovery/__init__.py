@@ -1,0 +1,1 @@
+"""One-time e-mailed tokens: password reset and e-mail address verification."""

@@ -1,0 +1,1 @@
+"""authgate's own small server-rendered pages, where e-mailed links land."""
