@@ -15,6 +15,7 @@ class Target:
     data_dir: Path
     pg_server: str = PG_SERVER
     database: str = field(default="")
+    secret: str = field(default_factory=lambda: secrets.token_urlsafe(48))
 
     @property
     def sqlite_path(self) -> Path:
@@ -27,6 +28,8 @@ class Target:
         env = {"AUTHGATE_DATA_DIR": str(self.data_dir)}
         if self.kind == "postgresql":
             env["AUTHGATE_DATABASE_URL"] = f"postgresql+asyncpg://{self.pg_server}/{self.database}"
+            # PostgreSQL means instances on several hosts may share it: the secret is explicit.
+            env["AUTHGATE_SECRET_KEY"] = self.secret
         return env
 
     def create(self) -> None:

@@ -7,7 +7,6 @@ feed on. Each instance has its own data folder; the database is made for the run
 """
 
 import argparse
-import secrets
 import statistics
 import tempfile
 import time
@@ -58,11 +57,9 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="authgate-instances-"))
     target = Target("postgresql", work / "db")
     target.create()
-    secret = secrets.token_urlsafe(48)
     servers = []
     try:
-        env = {**target.server_env(), "AUTHGATE_SECRET_KEY": secret,
-               "AUTHGATE_RATE_LIMIT_ENABLED": "false"}  # fmt: skip
+        env = {**target.server_env(), "AUTHGATE_RATE_LIMIT_ENABLED": "false"}
         if options.redis:
             env["AUTHGATE_REDIS_URL"] = options.redis
         for name in ("a", "b"):

@@ -36,3 +36,15 @@ async def test_deleting_an_account_cascades(client: httpx.AsyncClient) -> None:
 
 async def test_the_tutorial_walk_through(client: httpx.AsyncClient) -> None:
     await walk_through(client)
+
+
+async def test_a_refresh_of_an_ended_session_spends_nothing(client: httpx.AsyncClient) -> None:
+    """PostgreSQL rotates in one statement: a session that has ended is neither slid nor is
+    its token spent (the refusal says revoked, not reused, however often it is tried)."""
+    await create_account(client)
+    pair = await token_login(client)
+    auth = bearer(pair["access"])
+    assert (await client.post("/account/logout-all", headers=auth)).status_code == 200
+    for _ in range(2):
+        response = await client.post("/account/refresh", json={"refresh": pair["refresh"]})
+        assert (response.status_code, response.json()["code"]) == (401, "token_revoked")

