@@ -9,8 +9,9 @@ PACKAGE = Path(__file__).parent.parent / "src" / "authgate"
 INFRASTRUCTURE = (
     "settings", "db", "errors", "i18n", "security", "changes", "hostfeed", "sqlite", "units",
     "origin", "schemas", "net", "bodies", "openapi", "middleware", "handlers", "migrate",
+    "mail", "feeds",
 )  # fmt: skip
-DOMAINS = ("accounts", "sessions", "items", "admin", "cors", "browser")
+DOMAINS = ("accounts", "sessions", "items", "admin", "cors", "browser", "recovery", "ui")
 TOP = ("routers", "compose", "app", "cli")
 WEB = ("fastapi", "starlette")
 

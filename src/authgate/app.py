@@ -16,18 +16,18 @@ from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
 from authgate.middleware.trailing_slash import TrailingSlashMiddleware
 from authgate.openapi import document_security, responses
-from authgate.recovery.router import router as recovery_router
 from authgate.routers.accounts import router as accounts_router
 from authgate.routers.admin import router as admin_router
 from authgate.routers.browser import router as browser_router
 from authgate.routers.items import router as items_router
 from authgate.routers.ops import router as ops_router
+from authgate.routers.recovery import router as recovery_router
 from authgate.routers.tokens import jwks_router
 from authgate.routers.tokens import router as tokens_router
+from authgate.routers.ui import router as ui_router
 from authgate.routing import install_routing_handlers
 from authgate.sessions.dependencies import GUARDS, oauth2_scheme
 from authgate.settings import Settings
-from authgate.ui.router import router as ui_router
 
 API_VERSION = version("authgate")
 
