@@ -117,6 +117,21 @@ def instances(tmp_path: Path) -> Iterator[Callable[..., Server]]:
         stop_server(server)
 
 
+def run_cli(database_url: str, data_dir: Path, *args: str, env: dict[str, str] | None = None,
+            stdin: str = "") -> subprocess.CompletedProcess[str]:  # fmt: skip
+    """`python -m authgate ARGS` as an operator on another host would run it."""
+    environment = {
+        **os.environ, **TEST_ENV, "PYTHONPATH": str(SRC), "AUTHGATE_DATA_DIR": str(data_dir),
+        "AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_SECRET_KEY": SECRET, **(env or {}),
+    }  # fmt: skip
+    result = subprocess.run(
+        [sys.executable, "-m", "authgate", *args], input=stdin, env=environment,
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return result
+
+
 def create_admin(database_url: str, data_dir: Path, username: str, password: str) -> None:
     environment = {
         **os.environ, **TEST_ENV, "PYTHONPATH": str(SRC), "AUTHGATE_DATA_DIR": str(data_dir),

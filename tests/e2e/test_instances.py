@@ -4,9 +4,10 @@ whatever ends a session or changes a user on one is honoured by the other within
 import time
 
 import httpx
+import jwt
 import pytest
 
-from tests.e2e.cluster import create_admin, get, post, within
+from tests.e2e.cluster import create_admin, get, post, run_cli, within
 from tests.helpers import PASSWORD
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -153,3 +154,28 @@ def test_each_reports_ready(pair):
         ).status_code != 200 and time.monotonic() < deadline:
             time.sleep(0.1)
         assert response.status_code == 200, response.text
+
+
+def test_keys_rotate_on_any_host_reaches_both(pg_database, instances, tmp_path):
+    """EdDSA keys live in the database: a token of A verifies on B, and `authgate keys rotate`
+    run anywhere makes both sign with the new key within 2 s."""
+    env = {"AUTHGATE_JWT_ALGORITHM": "EdDSA"}
+    a, b = instances(pg_database, env=env), instances(pg_database, env=env)
+    tokens = sign_up_and_log_in(a)
+    assert get(b, "/account/me", headers=bearer(tokens)).status_code == 200
+    old = jwt.get_unverified_header(tokens["access"])["kid"]
+    result = run_cli(pg_database, tmp_path / "operator", "keys", "rotate", env=env)
+    new = result.stdout.split()[-1]
+    assert new != old
+
+    def both_sign_with_the_new_key() -> bool:
+        kids = set()
+        for server in (a, b):
+            response = post(
+                server, "/account/login", json={"username": "alice", "password": PASSWORD}
+            )
+            kids.add(jwt.get_unverified_header(response.json()["access"])["kid"])
+        return kids == {new}
+
+    assert within(2.0, both_sign_with_the_new_key, every=0.1) < 2.0
+    assert get(b, "/account/me", headers=bearer(tokens)).status_code == 200  # old key verifies
