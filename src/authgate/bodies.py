@@ -3,7 +3,7 @@
 import json
 from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Depends, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -92,3 +92,12 @@ async def optional_json_object(request: Request) -> dict[str, Any] | None:
         problem = {"type": "dict_type", "loc": ("body",), "msg": "Input should be an object"}
         raise RequestValidationError([{**problem, "input": {}}])
     return data
+
+
+async def json_only(request: Request) -> None:
+    """A dependency of routes whose body is a JSON model: any other body type is 415."""
+    if not is_json(media_type(request)):
+        raise UnsupportedMediaType()
+
+
+JSON_ONLY = [Depends(json_only)]

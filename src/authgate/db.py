@@ -109,16 +109,10 @@ class Database:
         try:
             if self._sqlite is not None:
                 result, changes = await self._sqlite.run(self._collecting(work), readonly=False)
-            elif single_statement:
-                assert self._engine is not None
-                async with self._engine.connect() as connection:
-                    alone = await connection.execution_options(isolation_level="AUTOCOMMIT")
-                    result, changes = await alone.run_sync(self._collecting(work))
-                    assert not changes, "a single-statement unit announces nothing"
             else:
-                assert self._engine is not None
-                async with self._engine.begin() as connection:
-                    result, changes = await connection.run_sync(self._collecting(work))
+                mode = "alone" if single_statement else "write"
+                result, changes = await self._on_postgres(self._collecting(work), mode)
+                assert not (single_statement and changes), "a lone statement announces nothing"
         except Exception as exc:
             _raise_unavailable(exc)
             raise
@@ -131,12 +125,33 @@ class Database:
         try:
             if self._sqlite is not None:
                 return await self._sqlite.run(work, readonly=True)
-            assert self._engine is not None
-            async with self._engine.connect() as connection:
-                return await connection.run_sync(work)
+            return await self._on_postgres(work, "read")
         except Exception as exc:
             _raise_unavailable(exc)
             raise
+
+    async def _on_postgres(self, work: Work[T], mode: str) -> T:
+        """`work` on a pooled connection: in a transaction (`write`), as it comes (`read`,
+        rolled back at the end), or in autocommit (`alone`: one statement, its own transaction).
+        """
+        assert self._engine is not None
+        async with self._engine.connect() as connection:
+            try:
+                if mode == "write":
+                    async with connection.begin():
+                        return await connection.run_sync(work)
+                if mode == "alone":
+                    connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                return await connection.run_sync(work)
+            except self._engine.dialect.loaded_dbapi.Error as exc:
+                # Raised by a Prepared statement on the driver's cursor, past SQLAlchemy, which
+                # therefore did not see a connection die with the server: drop it from the pool
+                # here, or every later check-out of it would fail the same way.
+                raw = await connection.get_raw_connection()
+                if self._engine.dialect.is_disconnect(exc, raw.dbapi_connection, None):
+                    await connection.invalidate()
+                    raise ServiceUnavailable() from exc
+                raise
 
     def _collecting(self, work: Work[T]) -> Work[tuple[T, list[Change]]]:
         """`work`, returning what it announced too, which the feed sees before the commit."""

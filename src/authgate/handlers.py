@@ -18,6 +18,7 @@ log = logging.getLogger("authgate")
 # How deep an echoed input may nest in a 422 before the rest is cut off.
 ECHO_DEPTH = 8
 REDACTED = "********"
+BODY_PARSE_ERROR = "There was an error parsing the body"  # FastAPI's own words
 
 HTTP_CODES = {
     400: "validation_error",
@@ -50,6 +51,12 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400 and exc.detail == BODY_PARSE_ERROR:
+        # FastAPI's answer to a body its JSON parser gave up on (nesting past the recursion
+        # limit): a body that is not valid JSON, so the contract's 422 like any other.
+        problem = {"type": "json_invalid", "loc": ["body"], "msg": "JSON decode error"}
+        body = {"detail": [{**problem, "input": {}}], "code": "validation_error"}
+        return JSONResponse(body, status_code=422)
     code = HTTP_CODES.get(exc.status_code, "validation_error")
     body = {"detail": translate(code, language_of(request)), "code": code}
     return JSONResponse(body, status_code=exc.status_code, headers=exc.headers)

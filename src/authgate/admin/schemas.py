@@ -1,14 +1,37 @@
 """Pydantic shapes of the administration routes."""
 
+import base64
+import binascii
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
 
 from authgate.accounts.schemas import UserRead
 from authgate.origin import normalise_origin
 
 Origin = Annotated[str, AfterValidator(normalise_origin)]
+MAX_ID = 2**63 - 1
+
+
+def encode_cursor(user_id: int) -> str:
+    """The `next` cursor of the user list: the last id of a page, opaque to clients."""
+    return base64.urlsafe_b64encode(str(user_id).encode()).rstrip(b"=").decode()
+
+
+def decode_cursor(cursor: str) -> int:
+    """The user id a cursor carries; ValueError (a 422) for anything we did not hand out."""
+    try:
+        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
+    except (binascii.Error, UnicodeDecodeError, ValueError):
+        raise ValueError("not a cursor from this API") from None
+    if not 0 <= value <= MAX_ID:
+        raise ValueError("not a cursor from this API")
+    return value
+
+
+# The id after which a page starts, decoded from `?cursor=` at validation time.
+UserCursor = Annotated[str, StringConstraints(max_length=200), AfterValidator(decode_cursor)]
 
 
 class UserList(BaseModel):

@@ -1,7 +1,5 @@
 """What administrators do to users: find them, (de)activate them, grant or revoke admin."""
 
-import base64
-import binascii
 from datetime import datetime
 
 from sqlalchemy import Connection, or_, select, update
@@ -9,23 +7,21 @@ from sqlalchemy import Connection, or_, select, update
 from authgate.accounts.policy import email_key, username_key
 from authgate.accounts.service import SNAPSHOT, USER, get_user
 from authgate.accounts.snapshot import AuthUser
-from authgate.admin.errors import BadCursor
 from authgate.admin.schemas import UserAdminUpdate
 from authgate.changes import announce, user_changed
 from authgate.errors import NotFound, TokenRevoked
 from authgate.sessions.service import end_user_sessions
 
-MAX_ID = 2**63 - 1
-
 
 def page_users(
-    connection: Connection, limit: int, cursor: str | None, query: str | None
-) -> tuple[list[AuthUser], str | None]:
-    """Users by id, `limit` at a time after `cursor`; `query` is a part of a name or e-mail."""
+    connection: Connection, limit: int, after: int | None, query: str | None
+) -> tuple[list[AuthUser], int | None]:
+    """Users by id, `limit` at a time after id `after`; `query` is a part of a name or e-mail.
+    Returns the page and, when more follow, the last id in it."""
     statement = select(*SNAPSHOT).order_by(USER.c.id).limit(limit + 1)
     query = query.strip() if query else None
-    if cursor:
-        statement = statement.where(USER.c.id > _decode_cursor(cursor))
+    if after is not None:
+        statement = statement.where(USER.c.id > after)
     if query:
         # The stored keys are already case-folded, so a LIKE on them ignores case everywhere
         # (SQLite's LIKE folds ASCII only, PostgreSQL's not at all).
@@ -38,7 +34,7 @@ def page_users(
     users = [AuthUser.of(row) for row in connection.execute(statement)]
     more = len(users) > limit
     users = users[:limit]
-    return users, (_encode_cursor(users[-1].id) if more else None)
+    return users, (users[-1].id if more else None)
 
 
 def update_user(
@@ -59,17 +55,3 @@ def update_user(
         return AuthUser.of(get_user(connection, user_id))
     except TokenRevoked:
         raise NotFound() from None
-
-
-def _encode_cursor(user_id: int) -> str:
-    return base64.urlsafe_b64encode(str(user_id).encode()).rstrip(b"=").decode()
-
-
-def _decode_cursor(cursor: str) -> int:
-    try:
-        value = int(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode())
-    except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise BadCursor() from None
-    if not 0 <= value <= MAX_ID:
-        raise BadCursor()
-    return value

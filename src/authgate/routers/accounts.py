@@ -6,7 +6,7 @@ from fastapi import APIRouter, Path, Request, Response
 
 from authgate.accounts import service as accounts
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
-from authgate.bodies import parse_body
+from authgate.bodies import JSON_ONLY, parse_body
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
@@ -48,7 +48,12 @@ async def create_account(request: Request) -> UserRead:
     return UserRead.model_validate(user)
 
 
-@router.patch("/me", response_model=UserRead, responses=responses(400, 401, 403, 422))
+@router.patch(
+    "/me",
+    response_model=UserRead,
+    responses=responses(400, 401, 403, 415, 422),
+    dependencies=JSON_ONLY,
+)
 async def update_me(data: UserUpdate, request: Request, user: CurrentUser) -> UserRead:
     """Change your e-mail address or names; a new e-mail address is not verified yet."""
     updated = await request.app.state.db.write(lambda c: accounts.update_profile(c, user.id, data))
@@ -56,7 +61,12 @@ async def update_me(data: UserUpdate, request: Request, user: CurrentUser) -> Us
     return UserRead.model_validate(updated)
 
 
-@router.post("/change-password", response_model=Message, responses=responses(400, 401, 403, 422))
+@router.post(
+    "/change-password",
+    response_model=Message,
+    responses=responses(400, 401, 403, 415, 422),
+    dependencies=JSON_ONLY,
+)
 async def change_password(
     data: PasswordChange, request: Request, principal: CurrentSession
 ) -> Message:

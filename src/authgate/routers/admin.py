@@ -7,19 +7,23 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from authgate.accounts.schemas import UserRead
 from authgate.admin import service
 from authgate.admin.schemas import (
+    MAX_ID,
     Origin,
     OriginCreate,
     OriginList,
     OriginRead,
     UserAdminUpdate,
+    UserCursor,
     UserList,
+    encode_cursor,
 )
+from authgate.bodies import JSON_ONLY
 from authgate.cors import service as cors
 from authgate.openapi import responses
 from authgate.sessions.dependencies import CurrentAdmin
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403, 413, 422))
-UserId = Annotated[int, Path(ge=1, le=service.MAX_ID)]
+UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 @router.get("/users", response_model=UserList)
@@ -27,17 +31,23 @@ async def list_users(
     _: CurrentAdmin,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[UserCursor | None, Query()] = None,
     q: Annotated[str | None, Query(max_length=320)] = None,
 ) -> UserList:
     """Users by id, a page at a time; `q` matches part of the username or e-mail, any case."""
-    users, next_cursor = await request.app.state.db.read(
-        lambda c: service.page_users(c, limit, cursor, q)
+    users, last = await request.app.state.db.read(
+        lambda c: service.page_users(c, limit, cursor, q)  # type: ignore[arg-type]
     )
+    next_cursor = encode_cursor(last) if last is not None else None
     return UserList(users=[UserRead.model_validate(u) for u in users], next=next_cursor)
 
 
-@router.patch("/users/{user_id}", response_model=UserRead, responses=responses(400, 404))
+@router.patch(
+    "/users/{user_id}",
+    response_model=UserRead,
+    responses=responses(400, 404, 415),
+    dependencies=JSON_ONLY,
+)
 async def update_user(
     user_id: UserId, changes: UserAdminUpdate, _: CurrentAdmin, request: Request
 ) -> UserRead:
@@ -63,8 +73,9 @@ async def list_origins(_: CurrentAdmin, request: Request) -> OriginList:
     response_model=OriginRead,
     responses={
         200: {"model": OriginRead, "description": "Already allowed (idempotent)"},
-        **responses(400),
+        **responses(400, 415),
     },
+    dependencies=JSON_ONLY,
 )
 async def add_origin(
     data: OriginCreate, _: CurrentAdmin, request: Request, response: Response

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request
 
 from authgate.accounts.schemas import UserRead
+from authgate.bodies import JSON_ONLY
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import responses
@@ -20,7 +21,11 @@ router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413
 
 
 @router.post(
-    "/password-reset", status_code=202, response_model=Message, responses=responses(400, 422, 429)
+    "/password-reset",
+    status_code=202,
+    response_model=Message,
+    responses=responses(400, 415, 422, 429),
+    dependencies=JSON_ONLY,
 )
 async def request_password_reset(data: PasswordResetRequest, request: Request) -> Message:
     """E-mail a password-reset link; the same answer whether or not the address is known."""
@@ -33,7 +38,12 @@ async def request_password_reset(data: PasswordResetRequest, request: Request) -
     return Message(message=translate("password_reset_requested", language))
 
 
-@router.post("/password-reset/confirm", response_model=Message, responses=responses(400, 422))
+@router.post(
+    "/password-reset/confirm",
+    response_model=Message,
+    responses=responses(400, 415, 422),
+    dependencies=JSON_ONLY,
+)
 async def confirm_password_reset(data: PasswordResetConfirm, request: Request) -> Message:
     """Set a new password with the e-mailed token; every session of the account ends."""
     await reset_password(request, data.token, data.new_password)
@@ -52,7 +62,12 @@ async def request_email_verification(request: Request, user: CurrentUser) -> Mes
     return Message(message=translate("verification_sent", language_of(request)))
 
 
-@router.post("/verify-email", response_model=UserRead, responses=responses(400, 422))
+@router.post(
+    "/verify-email",
+    response_model=UserRead,
+    responses=responses(400, 415, 422),
+    dependencies=JSON_ONLY,
+)
 async def verify_email(data: EmailVerification, request: Request) -> UserRead:
     """Confirm your e-mail address with the token from the verification mail."""
     return await confirm_email(request, data.token)

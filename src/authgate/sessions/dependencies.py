@@ -1,5 +1,6 @@
 """`current_session`, `current_user` and `current_admin`: one way in for Bearer and cookie alike."""
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Literal
@@ -15,6 +16,7 @@ from authgate.errors import (
     Forbidden,
     NotAuthenticated,
     TokenExpired,
+    TokenInvalid,
     TokenRevoked,
 )
 from authgate.security.csrf import CSRF_HEADER, UNSAFE_METHODS, is_valid
@@ -24,6 +26,8 @@ from authgate.sessions.store import SessionState
 from authgate.sessions.tokens import check_access
 from authgate.sessions.transport import csrf_cookie, queue_session_cookies, session_cookie
 
+# What `secrets.token_urlsafe(32)` makes: the only cookie values this service sets.
+SECRET_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 BEARER_CHALLENGE = {"WWW-Authenticate": 'Bearer error="invalid_token"'}
 
 
@@ -102,6 +106,9 @@ async def _bearer(request: Request, token: str) -> Principal:
 
 
 async def _cookie(request: Request, secret: str) -> Principal:
+    if not SECRET_SHAPE.fullmatch(secret):
+        # Not something this service ever set: invalid, not a session that ended.
+        raise TokenInvalid()
     state = request.app.state
     now = state.clock()
     session = await _live(state, await state.sessions.by_secret_hash(hash_secret(secret)), now)
