@@ -20,6 +20,8 @@ from authgate.routers.accounts import router as accounts_router
 from authgate.routers.admin import router as admin_router
 from authgate.routers.browser import router as browser_router
 from authgate.routers.items import router as items_router
+from authgate.routers.oauth2 import metadata_router
+from authgate.routers.oauth2 import router as oauth2_router
 from authgate.routers.ops import router as ops_router
 from authgate.routers.tokens import jwks_router
 from authgate.routers.tokens import router as tokens_router
@@ -57,10 +59,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ops_router,
         accounts_router,
         tokens_router,
+        oauth2_router,
         items_router,
         browser_router,
         admin_router,
         jwks_router,
+        metadata_router,
     )
     for router in routers:
         _include(app, router)

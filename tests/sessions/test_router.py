@@ -82,24 +82,6 @@ async def test_oauth2_token_route(client):
     assert refreshed.status_code == 200
 
 
-async def test_oauth2_token_errors_follow_rfc_6749(client):
-    await create_account(client)
-    form = {"grant_type": "password", "username": "alice", "password": "wrong-password"}
-    response = await client.post("/account/token", data=form, headers={"Accept-Language": "ko"})
-    assert response.status_code == 400
-    assert response.headers["cache-control"] == "no-store"
-    assert response.json() == {
-        "error": "invalid_grant",
-        "code": "invalid_credentials",
-        "detail": "아이디 또는 비밀번호가 올바르지 않습니다.",
-    }
-    form["grant_type"] = "client_credentials"
-    response = await client.post("/account/token", data=form)
-    assert (response.status_code, response.json()["error"]) == (400, "unsupported_grant_type")
-    response = await client.post("/account/token", data={"username": "alice"})
-    assert response.status_code == 422
-
-
 async def test_docs_authorize_button_is_wired_to_the_token_route(client):
     spec = (await client.get("/openapi.json")).json()
     scheme = spec["components"]["securitySchemes"]["OAuth2PasswordBearer"]

@@ -87,8 +87,8 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ko": "서비스를 일시적으로 사용할 수 없습니다.",
     },
     "unsupported_grant_type": {
-        "en": "Only the password grant is supported here.",
-        "ko": "이곳에서는 password 그랜트만 지원합니다.",
+        "en": "Only the password and refresh_token grants are supported here.",
+        "ko": "이곳에서는 password와 refresh_token 그랜트만 지원합니다.",
     },
     "internal_error": {
         "en": "An unexpected error occurred.",

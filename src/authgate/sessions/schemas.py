@@ -20,20 +20,54 @@ class TokenLogin(BaseModel):
 
 
 class OAuth2Token(BaseModel):
-    """`/account/token`: an RFC 6749 access token response."""
+    """`/account/token`: an RFC 6749 access token response (no refresh token when a refresh
+    grant is answered with rotation off: the one the client holds stays good)."""
 
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = None
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+
+
+class OAuth2TokenRequest(BaseModel):
+    """The form of `/account/token` (RFC 6749 §4.3 and §6); `client_id` and `scope` ignored."""
+
+    grant_type: Annotated[str, Field(min_length=1, max_length=100)] = "password"
+    username: Annotated[str, Field(min_length=1, max_length=600)] | None = None
+    password: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    refresh_token: Token | None = None
+    client_id: Annotated[str, Field(max_length=200)] | None = None
+    scope: Annotated[str, Field(max_length=1000)] | None = None
 
 
 class OAuth2Error(BaseModel):
     """An RFC 6749 error response, with authgate's `code` and localised `detail`."""
 
     error: str
+    error_description: str
     code: str
     detail: str
+
+
+class RevokeRequest(BaseModel):
+    """RFC 7009: the token to revoke (refresh or access) and an optional hint of its kind."""
+
+    token: Annotated[str, Field(max_length=4096)]
+    token_type_hint: Annotated[str, Field(max_length=100)] | None = None
+    client_id: Annotated[str, Field(max_length=200)] | None = None
+
+
+class AuthorizationServerMetadata(BaseModel):
+    """RFC 8414 metadata of the token endpoint: what standard OAuth2 clients discover."""
+
+    issuer: str
+    token_endpoint: str
+    revocation_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_methods_supported: list[str]
+    response_types_supported: list[str]
 
 
 class RefreshRequest(BaseModel):

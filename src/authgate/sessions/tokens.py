@@ -182,6 +182,24 @@ async def logout(db: Database, token: str, user_id: int, current: uuid.UUID, now
     await _end_sessions(db, {found.session_id, current}, now)
 
 
+async def revoke(db: Database, codec: TokenCodec, token: str, now: datetime) -> None:
+    """RFC 7009: end the session of a refresh or access token; nothing for any other text.
+
+    Holding a token is the proof: whoever could use it may also end it. An expired access
+    token no longer proves anything and ends nothing.
+    """
+    if is_refresh_shaped(token):
+        found = await _find_token(db, token)
+        session_id = found.session_id if found is not None else None
+    else:
+        try:
+            session_id = codec.decode_access(token, now).session_id
+        except (TokenInvalid, TokenExpired):
+            session_id = None
+    if session_id is not None:
+        await _end_sessions(db, [session_id], now)
+
+
 async def check_access(
     codec: TokenCodec, store: SessionStore, token: str, now: datetime
 ) -> SessionState:
