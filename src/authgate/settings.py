@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     rotate_refresh_tokens: bool = True
 
     session_cookie_age: int = Field(3600, ge=60)
+    # However active, a session ends this long after its log-in (30 days).
+    session_absolute_lifetime: int = Field(2_592_000, ge=1)
     cookie_secure: bool = False
     cookie_samesite: Literal["lax", "strict", "none"] = "lax"
     cookie_domain: str | None = None

@@ -11,9 +11,12 @@ from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
 from authgate.routers.credentials import register_request
-from authgate.schemas import Message
-from authgate.sessions import service as sessions
+from authgate.routers.tokens import token_lifetimes
+from authgate.sessions import password
 from authgate.sessions.dependencies import CurrentSession, CurrentUser, current_user
+from authgate.sessions.password import NewSession
+from authgate.sessions.schemas import PasswordChanged
+from authgate.sessions.transport import set_session_cookies
 
 router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -53,18 +56,37 @@ async def update_me(data: UserUpdate, request: Request, user: CurrentUser) -> Us
     return UserRead.model_validate(updated)
 
 
-@router.post("/change-password", response_model=Message, responses=responses(400, 401, 403, 422))
+@router.post(
+    "/change-password",
+    response_model=PasswordChanged,
+    response_model_exclude_none=True,
+    responses=responses(400, 401, 403, 422),
+)
 async def change_password(
-    data: PasswordChange, request: Request, principal: CurrentSession
-) -> Message:
-    """Change your password; every other session of yours ends, this one stays."""
+    data: PasswordChange, request: Request, response: Response, principal: CurrentSession
+) -> PasswordChanged:
+    """Change your password; every session ends and yours is replaced: new tokens in the
+    answer (token sessions) or new cookies (cookie sessions)."""
     state = request.app.state
-    await sessions.change_password(
-        state.db, state.hasher, principal.user.id, data.old_password, data.new_password,
-        keep=principal.session.id, now=state.clock(),
-        min_length=state.settings.password_min_length,
+    opening = NewSession(
+        state.settings.session_cookie_age, token_lifetimes(state.settings),
+        request.headers.get("user-agent", ""), state.clients.client_ip(request),
     )  # fmt: skip
-    return Message(message=translate("password_changed", language_of(request)))
+    replaced = await password.change_password(
+        state.db, state.hasher, state.tokens, principal.session, data.old_password,
+        data.new_password, now=state.clock(), min_length=state.settings.password_min_length,
+        opening=opening,
+    )  # fmt: skip
+    message = translate("password_changed", language_of(request))
+    if replaced.cookie_secret is not None:
+        set_session_cookies(response, request, replaced.cookie_secret)
+        return PasswordChanged(message=message)
+    pair = replaced.tokens
+    assert pair is not None
+    return PasswordChanged(
+        message=message, access=pair.access, refresh=pair.refresh, token_type="bearer",
+        expires_in=pair.expires_in,
+    )  # fmt: skip
 
 
 @router.delete(

@@ -33,6 +33,7 @@ async def _open_cookie_session(request: Request, response: Response, user: AuthU
         "cookie",
         now=state.clock(),
         lifetime=state.settings.session_cookie_age,
+        absolute=state.settings.session_absolute_lifetime,
         user_agent=request.headers.get("user-agent", ""),
         ip=state.clients.client_ip(request),
     )

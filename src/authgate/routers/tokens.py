@@ -33,7 +33,11 @@ SessionId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
 
 
 def token_lifetimes(settings: Settings) -> tokens.Lifetimes:
-    return tokens.Lifetimes(settings.refresh_token_lifetime, settings.rotate_refresh_tokens)
+    return tokens.Lifetimes(
+        settings.refresh_token_lifetime,
+        settings.rotate_refresh_tokens,
+        settings.session_absolute_lifetime,
+    )
 
 
 async def log_in(request: Request, username: str, password: str) -> tokens.TokenPair:

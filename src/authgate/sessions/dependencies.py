@@ -19,7 +19,7 @@ from authgate.errors import (
 )
 from authgate.security.csrf import CSRF_HEADER, UNSAFE_METHODS, is_valid
 from authgate.sessions import transport
-from authgate.sessions.service import extend_session, hash_secret
+from authgate.sessions.service import deadline, extend_session, hash_secret
 from authgate.sessions.store import SessionState
 from authgate.sessions.tokens import check_access
 from authgate.sessions.transport import csrf_cookie, queue_session_cookies, session_cookie
@@ -126,14 +126,22 @@ async def _live(state: State, session: SessionState | None, now: datetime) -> Se
 
 
 async def _renew(request: Request, session: SessionState, secret: str, now: datetime) -> None:
-    """Sliding expiry: past half of its age, a session's cookie and expiry are renewed."""
-    state = request.app.state
-    age = state.settings.session_cookie_age
-    if (session.expires_at - now).total_seconds() > age / 2:
+    """Sliding expiry: past half of its age, a session's cookie and expiry are renewed, but
+    never past the session's absolute deadline."""
+    settings = request.app.state.settings
+    age = settings.session_cookie_age
+    end = deadline(session.created_at, settings.session_absolute_lifetime)
+    if (session.expires_at - now).total_seconds() > age / 2 or session.expires_at >= end:
         return
-    session.expires_at = await state.db.write(lambda c: extend_session(c, session.id, now, age))
+    session.expires_at = await request.app.state.db.write(
+        lambda c: extend_session(c, session.id, now, age, not_after=end)
+    )
     session.last_seen_at = now
-    queue_session_cookies(request, secret)
+    queue_session_cookies(request, secret, max_age=_seconds_until(session.expires_at, now))
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, int((moment - now).total_seconds()))
 
 
 CurrentSession = Annotated[Principal, Depends(current_session)]

@@ -29,6 +29,17 @@ class OAuth2Token(BaseModel):
     expires_in: int
 
 
+class PasswordChanged(BaseModel):
+    """The caller's session was replaced: a token session gets its new pair here (a cookie
+    session gets new cookies instead)."""
+
+    message: str
+    access: str | None = None
+    refresh: str | None = None
+    token_type: Literal["bearer"] | None = None
+    expires_in: int | None = None
+
+
 class OAuth2TokenRequest(BaseModel):
     """The form of `/account/token` (RFC 6749 §4.3 and §6); `client_id` and `scope` ignored."""
 

@@ -22,7 +22,13 @@ from authgate.db import Database
 from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.models import LoginSession, RefreshToken
-from authgate.sessions.service import INSERT_SESSION, end_sessions, hash_secret, session_row
+from authgate.sessions.service import (
+    INSERT_SESSION,
+    deadline,
+    end_sessions,
+    hash_secret,
+    session_row,
+)
 from authgate.sessions.store import SessionState, SessionStore
 from authgate.units import Prepared
 
@@ -55,13 +61,19 @@ _SLIDE = Prepared(
     update(_SESSION)
     .where(*_LIVE_SESSION)
     .values(last_seen_at=bindparam("seen_at"), expires_at=bindparam("new_expiry"))
-    .returning(_SESSION.c.user_id)
+    .returning(_SESSION.c.user_id, _SESSION.c.created_at)
+)
+# Rotation never takes a session past its absolute deadline (rarely needed: near the end).
+_CAP = Prepared(
+    update(_SESSION)
+    .where(_SESSION.c.id == bindparam("sid"), _SESSION.c.expires_at > bindparam("cap"))
+    .values(expires_at=bindparam("cap"))
 )
 _TOUCH = Prepared(
     update(_SESSION)
     .where(*_LIVE_SESSION)
     .values(last_seen_at=bindparam("seen_at"))
-    .returning(_SESSION.c.user_id)
+    .returning(_SESSION.c.user_id, _SESSION.c.created_at)
 )
 _ADD_REFRESH = Prepared(insert(_TOKEN), insert=_REFRESH_COLUMNS)
 _FIND = (
@@ -91,6 +103,7 @@ class TokenPair:
 class Lifetimes:
     refresh: int
     rotate: bool
+    absolute: int = 2_592_000  # seconds from log-in to the session's end, however active
 
 
 class _Unusable(Exception):
@@ -102,18 +115,44 @@ async def open_token_session(
     now: datetime, user_agent: str, ip: str,
 ) -> TokenPair:  # fmt: skip
     """Log `user_id` in on a new token session: an access token and a refresh token."""
-    session, _ = session_row(
-        user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent, ip=ip
-    )
-    refresh, refresh_row = _new_refresh(session["id"], now, lifetimes.refresh)
+    opening = TokenSessionOpening(user_id, lifetimes, now=now, user_agent=user_agent, ip=ip)
+    await db.write(opening.insert)
+    return opening.pair(codec)
 
-    def work(connection: Connection) -> None:
-        INSERT_SESSION.run(connection, session)
-        _ADD_REFRESH.run(connection, refresh_row)
 
-    await db.write(work)
-    access = codec.issue_access(user_id, session["id"], now)
-    return TokenPair(access, refresh, codec.access_lifetime)
+class TokenSessionOpening:
+    """A new token session's rows, made outside a unit, inserted by `insert` inside one."""
+
+    def __init__(
+        self, user_id: int, lifetimes: Lifetimes, *, now: datetime, user_agent: str, ip: str
+    ) -> None:
+        self.user_id, self.now = user_id, now
+        self.session, _ = session_row(
+            user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent,
+            ip=ip, absolute=lifetimes.absolute,
+        )  # fmt: skip
+        self.refresh, refresh_row = _new_refresh(self.session["id"], now, lifetimes.refresh)
+        # The refresh token ends with its session: both capped by the absolute deadline.
+        self._refresh_row = {**refresh_row, "expires_at": self.session["expires_at"]}
+
+    def insert(self, connection: Connection) -> None:
+        INSERT_SESSION.run(connection, self.session)
+        _ADD_REFRESH.run(connection, self._refresh_row)
+
+    def pair(self, codec: TokenCodec) -> "TokenPair":
+        return issue_pair(
+            codec, self.user_id, self.session["id"], self.refresh, self.now,
+            self.session["expires_at"],
+        )  # fmt: skip
+
+
+def issue_pair(
+    codec: TokenCodec, user_id: int, session_id: uuid.UUID, refresh: str | None,
+    now: datetime, not_after: datetime,
+) -> TokenPair:  # fmt: skip
+    """An access token for the session (expiring by `not_after` at the latest) and `refresh`."""
+    access, expires_at = codec.issue_access(user_id, session_id, now, not_after=not_after)
+    return TokenPair(access, refresh, expires_at - int(now.timestamp()))
 
 
 async def refresh_tokens(
@@ -133,7 +172,7 @@ async def refresh_tokens(
         new_refresh, new_row = _new_refresh(None, now, lifetimes.refresh)
         params.update(spent_at=now, new_expiry=new_row["expires_at"])
 
-    def work(connection: Connection) -> tuple[int, uuid.UUID]:
+    def work(connection: Connection) -> tuple[int, uuid.UUID, datetime]:
         found = (_SPEND if new_row else _PEEK).run(connection, params)
         if not found:
             raise _Unusable()
@@ -141,17 +180,22 @@ async def refresh_tokens(
         live = (_SLIDE if new_row else _TOUCH).run(connection, {**params, "sid": session_id})
         if not live:
             raise _Unusable()  # the rollback un-spends the token
+        cap = deadline(live[0].created_at, lifetimes.absolute)
         if new_row is not None:
-            _ADD_REFRESH.run(connection, {**new_row, "session_id": session_id})
-        return live[0].user_id, session_id
+            if new_row["expires_at"] > cap:
+                _CAP.run(connection, {"sid": session_id, "cap": cap})
+            expires_at = min(new_row["expires_at"], cap)
+            _ADD_REFRESH.run(
+                connection, {**new_row, "session_id": session_id, "expires_at": expires_at}
+            )
+        return live[0].user_id, session_id, cap
 
     try:
-        user_id, session_id = await db.write(work)
+        user_id, session_id, cap = await db.write(work)
     except _Unusable:
         await _refuse(db, token_hash, now)
         raise TokenInvalid() from None  # unusable a moment ago, usable now: a race; retry
-    access = codec.issue_access(user_id, session_id, now)
-    return TokenPair(access, new_refresh, codec.access_lifetime)
+    return issue_pair(codec, user_id, session_id, new_refresh, now, cap)
 
 
 async def _refuse(db: Database, token_hash: str, now: datetime) -> None:
