@@ -20,6 +20,7 @@ from authgate.routers.accounts import router as accounts_router
 from authgate.routers.admin import router as admin_router
 from authgate.routers.browser import router as browser_router
 from authgate.routers.items import router as items_router
+from authgate.routers.mfa import router as mfa_router
 from authgate.routers.oauth2 import metadata_router
 from authgate.routers.oauth2 import router as oauth2_router
 from authgate.routers.ops import router as ops_router
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         accounts_router,
         tokens_router,
         oauth2_router,
+        mfa_router,
         items_router,
         browser_router,
         admin_router,

@@ -8,9 +8,11 @@ from authgate.cors.registry import OriginRegistry
 from authgate.db import Database, is_sqlite_url
 from authgate.feeds import PostgresFeed, RedisFeed
 from authgate.hostfeed import HostFeed
+from authgate.mfa.service import totp_cipher
 from authgate.net import ClientResolver
 from authgate.security.keyring import KeyRing
 from authgate.security.keys import load_secret_key
+from authgate.security.keystore import KeyCipher
 from authgate.security.passwords import PasswordHasher
 from authgate.security.ratelimit import Limits
 from authgate.security.tokens import TokenCodec
@@ -31,6 +33,7 @@ class Services:
     clients: ClientResolver
     cors: OriginRegistry
     limits: Limits
+    totp_cipher: KeyCipher
 
     async def close(self) -> None:
         self.hasher.close()
@@ -66,4 +69,5 @@ def build(settings: Settings) -> Services:
         clients=ClientResolver(settings.trusted_proxies),
         cors=OriginRegistry(settings, db),
         limits=Limits(settings),
+        totp_cipher=totp_cipher(secret_key),
     )

@@ -4,7 +4,19 @@ from authgate.accounts.models import User
 from authgate.cors.models import CorsOrigin
 from authgate.db import Base
 from authgate.items.models import Item
+from authgate.mfa.models import MfaChallenge, RecoveryCode, TotpFactor
 from authgate.security.models import SigningKeyRow
 from authgate.sessions.models import LoginSession, RefreshToken
 
-__all__ = ["Base", "CorsOrigin", "Item", "LoginSession", "RefreshToken", "SigningKeyRow", "User"]
+__all__ = [
+    "Base",
+    "CorsOrigin",
+    "Item",
+    "LoginSession",
+    "MfaChallenge",
+    "RecoveryCode",
+    "RefreshToken",
+    "SigningKeyRow",
+    "TotpFactor",
+    "User",
+]

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     session_cookie_age: int = Field(3600, ge=60)
     # However active, a session ends this long after its log-in (30 days).
     session_absolute_lifetime: int = Field(2_592_000, ge=1)
+    # How long the `mfa_token` of a log-in's password step waits for the second factor.
+    mfa_challenge_lifetime: int = Field(300, ge=30, le=3600)
     cookie_secure: bool = False
     cookie_samesite: Literal["lax", "strict", "none"] = "lax"
     cookie_domain: str | None = None

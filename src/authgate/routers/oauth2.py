@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from authgate.bodies import parse_body
 from authgate.errors import AppError
 from authgate.handlers import language_of
+from authgate.mfa.errors import MfaRequired
 from authgate.openapi import responses
 from authgate.routers.tokens import log_in, token_lifetimes
 from authgate.sessions import tokens
@@ -37,6 +38,11 @@ OAUTH2_ERRORS: dict[int | str, dict[str, Any]] = {
         "model": OAuth2Error,
         "description": "RFC 6749 error: `invalid_grant` (code `invalid_credentials`, `token_*`, "
         "`mfa_required`), `unsupported_grant_type`, `invalid_request` (code `validation_error`)",
+    },
+    401: {
+        "model": OAuth2Error,
+        "description": "`mfa_required` (code `mfa_required`) with an `mfa_token` for "
+        "`POST /account/login/mfa`",
     },
     429: {"model": OAuth2Error, "description": "`temporarily_unavailable` (`rate_limited`)"},
     503: {"model": OAuth2Error, "description": "`temporarily_unavailable` (database)"},
@@ -76,7 +82,7 @@ async def _grant(request: Request) -> OAuth2Token:
     if data.grant_type == "password":
         if not data.username or not data.password:
             raise InvalidRequest()
-        pair = await log_in(request, data.username, data.password)
+        pair = await log_in(request, data.username, data.password, kind="oauth2")
     elif data.grant_type == "refresh_token":
         if not data.refresh_token:
             raise InvalidRequest()
@@ -119,16 +125,21 @@ async def _answer(request: Request, work: Callable[[], Awaitable[Any]]) -> Any:
         return _oauth2_error(request, "invalid_request", exc)
     except UnsupportedGrantType as exc:
         return _oauth2_error(request, "unsupported_grant_type", exc)
+    except MfaRequired as exc:
+        return _oauth2_error(request, "mfa_required", exc, status=401)
     except AppError as exc:
         if exc.code == "unsupported_media_type":
             return _oauth2_error(request, "invalid_request", exc)
         return _oauth2_error(request, KEPT_STATUSES.get(exc.status, "invalid_grant"), exc)
 
 
-def _oauth2_error(request: Request, error: str, exc: AppError) -> JSONResponse:
+def _oauth2_error(
+    request: Request, error: str, exc: AppError, *, status: int | None = None
+) -> JSONResponse:
     detail = exc.detail(language_of(request))
     body = {"error": error, "error_description": detail, "detail": detail, "code": exc.code}
-    status = exc.status if exc.status in KEPT_STATUSES else 400
+    body.update(exc.extra)
+    status = status or (exc.status if exc.status in KEPT_STATUSES else 400)
     return JSONResponse(body, status_code=status, headers=exc.headers)
 
 

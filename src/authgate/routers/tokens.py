@@ -40,11 +40,17 @@ def token_lifetimes(settings: Settings) -> tokens.Lifetimes:
     )
 
 
-async def log_in(request: Request, username: str, password: str) -> tokens.TokenPair:
-    user = await authenticate_request(request, username, password)
+async def log_in(
+    request: Request, username: str, password: str, *, kind: str = "token"
+) -> tokens.TokenPair:
+    user = await authenticate_request(request, username, password, kind=kind)
+    return await open_tokens(request, user.id)
+
+
+async def open_tokens(request: Request, user_id: int) -> tokens.TokenPair:
     state = request.app.state
     return await tokens.open_token_session(
-        state.db, state.tokens, user.id, token_lifetimes(state.settings), now=state.clock(),
+        state.db, state.tokens, user_id, token_lifetimes(state.settings), now=state.clock(),
         user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
     )  # fmt: skip
 
