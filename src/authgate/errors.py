@@ -53,6 +53,12 @@ class TokenReused(AppError):
     status, code = 401, "token_reused"
 
 
+class ReauthenticationRequired(AppError):
+    """A sensitive change needs a recent proof of identity on this session."""
+
+    status, code = 401, "reauthentication_required"
+
+
 class CsrfFailed(AppError):
     status, code = 403, "csrf_failed"
 

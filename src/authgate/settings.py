@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     session_absolute_lifetime: int = Field(2_592_000, ge=1)
     # How long the `mfa_token` of a log-in's password step waits for the second factor.
     mfa_challenge_lifetime: int = Field(300, ge=30, le=3600)
+    # Sensitive changes need a proof of identity this recent on the session (step-up).
+    reauth_window: int = Field(300, ge=1)
     cookie_secure: bool = False
     cookie_samesite: Literal["lax", "strict", "none"] = "lax"
     cookie_domain: str | None = None

@@ -20,7 +20,19 @@ async def test_login_returns_a_token_pair(client):
     assert (body["token_type"], body["expires_in"]) == ("bearer", 300)
     assert "." not in body["refresh"] and len(body["refresh"]) >= 43
     claims = jwt.decode(body["access"], options={"verify_signature": False})
-    assert set(claims) == {"sub", "sid", "jti", "iat", "exp", "iss", "aud", "typ"}
+    assert set(claims) == {
+        "sub",
+        "sid",
+        "jti",
+        "iat",
+        "exp",
+        "iss",
+        "aud",
+        "typ",
+        "auth_time",
+        "amr",
+    }
+    assert (claims["auth_time"], claims["amr"]) == (claims["iat"], ["pwd"])
     assert (claims["typ"], claims["iss"], claims["aud"]) == ("access", "authgate", "authgate")
     assert claims["exp"] - claims["iat"] == 300
     header = jwt.get_unverified_header(body["access"])

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from authgate.accounts import service as accounts
+from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
 from authgate.bodies import parse_body
 from authgate.handlers import language_of
@@ -12,10 +13,15 @@ from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
 from authgate.routers.credentials import register_request
 from authgate.routers.tokens import token_lifetimes
-from authgate.sessions import password
-from authgate.sessions.dependencies import CurrentSession, CurrentUser, current_user
+from authgate.sessions import password, stepup
+from authgate.sessions.dependencies import (
+    CurrentSession,
+    RecentSession,
+    current_user,
+    ensure_recent,
+)
 from authgate.sessions.password import NewSession
-from authgate.sessions.schemas import PasswordChanged
+from authgate.sessions.schemas import PasswordChanged, Reauthenticated, ReauthRequest
 from authgate.sessions.transport import set_session_cookies
 
 router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
@@ -50,9 +56,13 @@ async def create_account(request: Request) -> UserRead:
 
 
 @router.patch("/me", response_model=UserRead, responses=responses(400, 401, 403, 422))
-async def update_me(data: UserUpdate, request: Request, user: CurrentUser) -> UserRead:
-    """Change your e-mail address or names; a new e-mail address is not verified yet."""
-    updated = await request.app.state.db.write(lambda c: accounts.update_profile(c, user.id, data))
+async def update_me(data: UserUpdate, request: Request, principal: CurrentSession) -> UserRead:
+    """Change your e-mail address (needs a recent authentication) or names; a new e-mail
+    address is not verified yet."""
+    if "email" in data.model_fields_set:
+        ensure_recent(request, principal)
+    user_id = principal.user.id
+    updated = await request.app.state.db.write(lambda c: accounts.update_profile(c, user_id, data))
     return UserRead.model_validate(updated)
 
 
@@ -92,7 +102,37 @@ async def change_password(
 @router.delete(
     "/delete-account/{user_id}", status_code=204, responses=responses(401, 403, 404, 422)
 )
-async def delete_account(user_id: UserId, request: Request, user: CurrentUser) -> Response:
-    """Delete an account (yours, or any as admin) with its sessions and items."""
-    await request.app.state.db.write(lambda c: accounts.delete_account(c, user, user_id))
+async def delete_account(user_id: UserId, request: Request, principal: RecentSession) -> Response:
+    """Delete an account (yours, or any as admin) with its sessions and items; needs a recent
+    authentication."""
+    actor = principal.user
+    await request.app.state.db.write(lambda c: accounts.delete_account(c, actor, user_id))
     return Response(status_code=204)
+
+
+@router.post(
+    "/reauthenticate",
+    response_model=Reauthenticated,
+    response_model_exclude_none=True,
+    openapi_extra=form_or_json(ReauthRequest),
+    responses=responses(400, 401, 403, 413, 415, 422, 429),
+)
+async def reauthenticate(request: Request, principal: CurrentSession) -> Reauthenticated:
+    """Prove it is you again (password or TOTP code) before a sensitive change."""
+    data = await parse_body(request, ReauthRequest)
+    state = request.app.state
+    now, ip = state.clock(), state.clients.client_ip(request)
+    # Wrong guesses count against the account's log-in limit, as on the log-in routes.
+    async with state.limits.login_attempt(username_key(principal.user.username), ip):
+        await stepup.reauthenticate(
+            state.db, state.hasher, state.totp_cipher, principal.session,
+            password=data.password, code=data.code, now=now,
+        )  # fmt: skip
+    if principal.via != "bearer":
+        return Reauthenticated(auth_time=now)
+    session = principal.session
+    access, expires = state.tokens.issue_access(
+        session.user.id, session.id, now, not_after=session.expires_at, auth_time=now,
+        amr=session.amr,
+    )  # fmt: skip
+    return Reauthenticated(auth_time=now, access=access, expires_in=expires - int(now.timestamp()))

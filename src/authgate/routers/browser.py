@@ -25,7 +25,9 @@ from authgate.sessions.transport import (
 router = APIRouter(tags=["browser"], responses=responses(413))
 
 
-async def open_cookie_session(request: Request, response: Response, user: AuthUser) -> None:
+async def open_cookie_session(
+    request: Request, response: Response, user: AuthUser, amr: str = "pwd"
+) -> None:
     state = request.app.state
     _, secret = await sessions.open_session(
         state.db,
@@ -36,6 +38,7 @@ async def open_cookie_session(request: Request, response: Response, user: AuthUs
         absolute=state.settings.session_absolute_lifetime,
         user_agent=request.headers.get("user-agent", ""),
         ip=state.clients.client_ip(request),
+        amr=amr,
     )
     set_session_cookies(response, request, secret)
 

@@ -17,7 +17,7 @@ from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpSetupRe
 from authgate.openapi import form_or_json, responses
 from authgate.routers.browser import open_cookie_session
 from authgate.routers.tokens import open_tokens
-from authgate.sessions.dependencies import CurrentUser
+from authgate.sessions.dependencies import CurrentUser, RecentSession
 from authgate.sessions.schemas import OAuth2Token, TokenLogin
 
 router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413))
@@ -45,20 +45,22 @@ async def confirm_totp(data: CodeInput, request: Request, user: CurrentUser) -> 
 
 
 @router.delete("/mfa/totp", status_code=204, responses=responses(400, 401, 403))
-async def disable_totp(request: Request, user: CurrentUser) -> Response:
-    """Turn TOTP off: log-in asks for the password only again; recovery codes are deleted."""
-    await request.app.state.db.write(lambda c: service.disable_totp(c, user.id))
+async def disable_totp(request: Request, principal: RecentSession) -> Response:
+    """Turn TOTP off (needs a recent authentication): log-in asks for the password alone
+    again; recovery codes are deleted."""
+    user_id = principal.user.id
+    await request.app.state.db.write(lambda c: service.disable_totp(c, user_id))
     return Response(status_code=204)
 
 
 @router.post(
     "/mfa/recovery-codes", response_model=RecoveryCodes, responses=responses(400, 401, 403)
 )
-async def regenerate_recovery_codes(request: Request, user: CurrentUser) -> RecoveryCodes:
-    """Replace all your recovery codes with ten new ones (the old ones stop working)."""
-    now = request.app.state.clock()
+async def regenerate_recovery_codes(request: Request, principal: RecentSession) -> RecoveryCodes:
+    """Replace all your recovery codes with ten new ones (needs a recent authentication)."""
+    now, user_id = request.app.state.clock(), principal.user.id
     codes = await request.app.state.db.write(
-        lambda c: service.regenerate_recovery_codes(c, user.id, now)
+        lambda c: service.regenerate_recovery_codes(c, user_id, now)
     )
     return RecoveryCodes(recovery_codes=codes)
 
@@ -84,11 +86,13 @@ async def login_mfa(request: Request, response: Response) -> Any:
             recovery_code=data.recovery_code, now=now,
         )  # fmt: skip
     message = translate("login_success", language_of(request))
+    # RFC 8176: a password and a one-time code; a recovery code is a second factor too.
+    amr = "pwd otp mfa" if passed.method == "otp" else "pwd mfa"
     if passed.kind == "cookie":
         user = AuthUser.of(await state.db.read(lambda c: accounts.get_user(c, passed.user_id)))
-        await open_cookie_session(request, response, user)
+        await open_cookie_session(request, response, user, amr)
         return LoginResult(message=message, user=UserRead.model_validate(user))
-    pair = await open_tokens(request, passed.user_id)
+    pair = await open_tokens(request, passed.user_id, amr)
     if passed.kind == "oauth2":
         return OAuth2Token(
             access_token=pair.access, refresh_token=pair.refresh, expires_in=pair.expires_in

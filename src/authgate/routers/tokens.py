@@ -47,11 +47,12 @@ async def log_in(
     return await open_tokens(request, user.id)
 
 
-async def open_tokens(request: Request, user_id: int) -> tokens.TokenPair:
+async def open_tokens(request: Request, user_id: int, amr: str = "pwd") -> tokens.TokenPair:
     state = request.app.state
     return await tokens.open_token_session(
         state.db, state.tokens, user_id, token_lifetimes(state.settings), now=state.clock(),
         user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
+        amr=amr,
     )  # fmt: skip
 
 

@@ -3,6 +3,7 @@
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -73,15 +74,12 @@ class TokenCodec:
         return self._settings.access_token_lifetime
 
     def issue_access(
-        self,
-        user_id: int,
-        session_id: uuid.UUID,
-        now: datetime,
-        *,
-        not_after: datetime | None = None,
-    ) -> tuple[str, int]:
+        self, user_id: int, session_id: uuid.UUID, now: datetime, *, not_after: datetime | None,
+        auth_time: datetime | None = None, amr: Sequence[str] = ("pwd",),
+    ) -> tuple[str, int]:  # fmt: skip
         """A signed access token and its `exp`: its lifetime, or `not_after` if sooner (the end
-        of its session: a token never outlives the log-in it belongs to)."""
+        of its session: a token never outlives the log-in it belongs to). `auth_time` and `amr`
+        (OpenID Connect's claims) say when and how the user last proved who they are."""
         issued = int(now.timestamp())
         expires = issued + self.access_lifetime
         if not_after is not None:
@@ -95,6 +93,8 @@ class TokenCodec:
             "iss": self._settings.jwt_issuer,
             "aud": self._settings.jwt_audience,
             "typ": ACCESS,
+            "auth_time": int((auth_time or now).timestamp()),
+            "amr": list(amr),
         }
         key = self.keys.current()
         payload = json.dumps(claims, separators=(",", ":")).encode()

@@ -14,6 +14,7 @@ from authgate.errors import (
     CsrfFailed,
     Forbidden,
     NotAuthenticated,
+    ReauthenticationRequired,
     TokenExpired,
     TokenRevoked,
 )
@@ -64,6 +65,26 @@ async def current_session(request: Request) -> Principal:
     return principal
 
 
+async def recent_session(request: Request) -> Principal:
+    """The caller's session, if they proved who they are on it within the re-auth window."""
+    principal = await current_session(request)
+    ensure_recent(request, principal)
+    return principal
+
+
+def ensure_recent(request: Request, principal: Principal) -> None:
+    """Step-up: refuse a sensitive change on a session whose last proof of identity is old.
+
+    A session left open on a shared computer, or a stolen cookie or token, must not be
+    enough to change the e-mail (and then reset the password), turn the second factor off
+    or delete the account: POST /account/reauthenticate first.
+    """
+    state = request.app.state
+    age = (state.clock() - principal.session.auth_time).total_seconds()
+    if age > state.settings.reauth_window:
+        raise ReauthenticationRequired()
+
+
 async def current_user(request: Request) -> AuthUser:
     return (await current_session(request)).user
 
@@ -76,7 +97,7 @@ async def current_admin(request: Request) -> AuthUser:
 
 
 # Every dependency above: a route that uses one is documented as taking a Bearer token.
-GUARDS = (optional_session, current_session, current_user, current_admin)
+GUARDS = (optional_session, current_session, recent_session, current_user, current_admin)
 
 
 async def _authenticate(request: Request) -> Principal | None:
@@ -147,3 +168,4 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
 CurrentSession = Annotated[Principal, Depends(current_session)]
 CurrentUser = Annotated[AuthUser, Depends(current_user)]
 CurrentAdmin = Annotated[AuthUser, Depends(current_admin)]
+RecentSession = Annotated[Principal, Depends(recent_session)]

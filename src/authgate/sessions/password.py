@@ -51,13 +51,14 @@ async def change_password(
         row, secret = session_row(
             user_id, "cookie", now=now, lifetime=opening.cookie_age,
             user_agent=opening.user_agent, ip=opening.ip,
-            absolute=opening.lifetimes.absolute,
+            absolute=opening.lifetimes.absolute, amr=" ".join(current.amr),
         )  # fmt: skip
         insert = lambda connection: INSERT_SESSION.run(connection, row)  # noqa: E731
     else:
         token_session = TokenSessionOpening(
-            user_id, opening.lifetimes, now=now, user_agent=opening.user_agent, ip=opening.ip
-        )
+            user_id, opening.lifetimes, now=now, user_agent=opening.user_agent, ip=opening.ip,
+            amr=" ".join(current.amr),
+        )  # fmt: skip
         insert = token_session.insert
 
     def change(connection: Connection) -> None:

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
 
@@ -37,6 +37,29 @@ class PasswordChanged(BaseModel):
     access: str | None = None
     refresh: str | None = None
     token_type: Literal["bearer"] | None = None
+    expires_in: int | None = None
+
+
+class ReauthRequest(BaseModel):
+    """Your password, or a code from your authenticator app."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def one_proof(self) -> "ReauthRequest":
+        if (self.password is None) == (self.code is None):
+            raise ValueError("send either password or code")
+        return self
+
+
+class Reauthenticated(BaseModel):
+    """The session's new `auth_time`; a Bearer caller also gets an access token carrying it."""
+
+    auth_time: datetime
+    access: str | None = None
     expires_in: int | None = None
 
 

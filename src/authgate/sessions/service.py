@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from authgate.changes import announce, session_ended, user_changed
+from authgate.changes import announce, session_changed, session_ended, user_changed
 from authgate.db import Database
 from authgate.sessions.models import LoginSession
 from authgate.units import Prepared
@@ -21,7 +21,7 @@ USER_AGENT_MAX = 512
 SESSION = LoginSession.__table__
 SESSION_COLUMNS = (
     "id", "user_id", "kind", "secret_hash", "created_at", "last_seen_at", "expires_at",
-    "ended_at", "user_agent", "ip",
+    "ended_at", "user_agent", "ip", "auth_time", "amr",
 )  # fmt: skip
 INSERT_SESSION = Prepared(insert(SESSION), insert=SESSION_COLUMNS)
 
@@ -41,11 +41,13 @@ async def open_session(
     user_agent: str,
     ip: str,
     absolute: int | None = None,
+    amr: str = "pwd",
 ) -> tuple[uuid.UUID, str]:
     """A new session for `user_id`; returns its id and secret (the cookie value, for cookies)."""
     row, secret = session_row(
-        user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip, absolute=absolute
-    )
+        user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip,
+        absolute=absolute, amr=amr,
+    )  # fmt: skip
     await db.write(lambda connection: INSERT_SESSION.run(connection, row))
     return row["id"], secret
 
@@ -59,6 +61,7 @@ def session_row(
     user_agent: str,
     ip: str,
     absolute: int | None = None,
+    amr: str = "pwd",
 ) -> tuple[dict[str, Any], str]:
     """The `session` row of a new log-in, to insert with `INSERT_SESSION`, and its secret.
 
@@ -78,6 +81,8 @@ def session_row(
         "ended_at": None,
         "user_agent": user_agent[:USER_AGENT_MAX],
         "ip": ip,
+        "auth_time": now,
+        "amr": amr,
     }
     return row, secret
 
@@ -103,6 +108,16 @@ def end_user_sessions(
     ended = connection.execute(statement.values(ended_at=now)).rowcount or 0
     announce(connection, user_changed(user_id))
     return ended
+
+
+def reauthenticated(connection: Connection, session_id: uuid.UUID, now: datetime) -> None:
+    """Record a fresh proof of identity on a live session (its `auth_time`)."""
+    connection.execute(
+        update(SESSION)
+        .where(SESSION.c.id == session_id, SESSION.c.ended_at.is_(None))
+        .values(auth_time=now)
+    )
+    announce(connection, session_changed(session_id))  # cached states reload it
 
 
 def end_own_session(

@@ -36,6 +36,8 @@ class SessionState:
     ended_at: datetime | None
     secret_hash: str | None
     created_at: datetime
+    auth_time: datetime
+    amr: tuple[str, ...]
 
     def is_live(self, now: datetime) -> bool:
         return self.ended_at is None and self.user.is_active and self.expires_at > now
@@ -158,11 +160,16 @@ class SessionStore:
             ended_at=row.ended_at,
             secret_hash=row.secret_hash,
             created_at=row.created_at,
+            auth_time=row.auth_time or row.created_at,
+            amr=tuple((row.amr or "pwd").split()),
         )
 
 
 _SESSION, _USER = LoginSession.__table__, User.__table__
-_STATE_COLUMNS = ("kind", "expires_at", "last_seen_at", "ended_at", "secret_hash", "created_at")
+_STATE_COLUMNS = (
+    "kind", "expires_at", "last_seen_at", "ended_at", "secret_hash", "created_at", "auth_time",
+    "amr",
+)  # fmt: skip
 _STATE = select(
     _SESSION.c.id.label("session_id"),
     *(_SESSION.c[name] for name in _STATE_COLUMNS),

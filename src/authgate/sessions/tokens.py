@@ -57,11 +57,12 @@ _LIVE_SESSION = (
     _SESSION.c.expires_at > bindparam("now"),
     exists().where(_USER.c.id == _SESSION.c.user_id, _USER.c.is_active.is_(True)),
 )
+_RETURNED = (_SESSION.c.user_id, _SESSION.c.created_at, _SESSION.c.auth_time, _SESSION.c.amr)
 _SLIDE = Prepared(
     update(_SESSION)
     .where(*_LIVE_SESSION)
     .values(last_seen_at=bindparam("seen_at"), expires_at=bindparam("new_expiry"))
-    .returning(_SESSION.c.user_id, _SESSION.c.created_at)
+    .returning(*_RETURNED)
 )
 # Rotation never takes a session past its absolute deadline (rarely needed: near the end).
 _CAP = Prepared(
@@ -73,7 +74,7 @@ _TOUCH = Prepared(
     update(_SESSION)
     .where(*_LIVE_SESSION)
     .values(last_seen_at=bindparam("seen_at"))
-    .returning(_SESSION.c.user_id, _SESSION.c.created_at)
+    .returning(*_RETURNED)
 )
 _ADD_REFRESH = Prepared(insert(_TOKEN), insert=_REFRESH_COLUMNS)
 _FIND = (
@@ -112,10 +113,12 @@ class _Unusable(Exception):
 
 async def open_token_session(
     db: Database, codec: TokenCodec, user_id: int, lifetimes: Lifetimes, *,
-    now: datetime, user_agent: str, ip: str,
+    now: datetime, user_agent: str, ip: str, amr: str = "pwd",
 ) -> TokenPair:  # fmt: skip
     """Log `user_id` in on a new token session: an access token and a refresh token."""
-    opening = TokenSessionOpening(user_id, lifetimes, now=now, user_agent=user_agent, ip=ip)
+    opening = TokenSessionOpening(
+        user_id, lifetimes, now=now, user_agent=user_agent, ip=ip, amr=amr
+    )
     await db.write(opening.insert)
     return opening.pair(codec)
 
@@ -124,12 +127,13 @@ class TokenSessionOpening:
     """A new token session's rows, made outside a unit, inserted by `insert` inside one."""
 
     def __init__(
-        self, user_id: int, lifetimes: Lifetimes, *, now: datetime, user_agent: str, ip: str
-    ) -> None:
+        self, user_id: int, lifetimes: Lifetimes, *, now: datetime, user_agent: str, ip: str,
+        amr: str = "pwd",
+    ) -> None:  # fmt: skip
         self.user_id, self.now = user_id, now
         self.session, _ = session_row(
             user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent,
-            ip=ip, absolute=lifetimes.absolute,
+            ip=ip, absolute=lifetimes.absolute, amr=amr,
         )  # fmt: skip
         self.refresh, refresh_row = _new_refresh(self.session["id"], now, lifetimes.refresh)
         # The refresh token ends with its session: both capped by the absolute deadline.
@@ -142,16 +146,19 @@ class TokenSessionOpening:
     def pair(self, codec: TokenCodec) -> "TokenPair":
         return issue_pair(
             codec, self.user_id, self.session["id"], self.refresh, self.now,
-            self.session["expires_at"],
+            self.session["expires_at"], auth_time=self.now, amr=self.session["amr"],
         )  # fmt: skip
 
 
 def issue_pair(
     codec: TokenCodec, user_id: int, session_id: uuid.UUID, refresh: str | None,
-    now: datetime, not_after: datetime,
+    now: datetime, not_after: datetime, *, auth_time: datetime | None, amr: str | None,
 ) -> TokenPair:  # fmt: skip
     """An access token for the session (expiring by `not_after` at the latest) and `refresh`."""
-    access, expires_at = codec.issue_access(user_id, session_id, now, not_after=not_after)
+    access, expires_at = codec.issue_access(
+        user_id, session_id, now, not_after=not_after, auth_time=auth_time,
+        amr=(amr or "pwd").split(),
+    )  # fmt: skip
     return TokenPair(access, refresh, expires_at - int(now.timestamp()))
 
 
@@ -172,7 +179,7 @@ async def refresh_tokens(
         new_refresh, new_row = _new_refresh(None, now, lifetimes.refresh)
         params.update(spent_at=now, new_expiry=new_row["expires_at"])
 
-    def work(connection: Connection) -> tuple[int, uuid.UUID, datetime]:
+    def work(connection: Connection) -> tuple[Row[Any], uuid.UUID, datetime]:
         found = (_SPEND if new_row else _PEEK).run(connection, params)
         if not found:
             raise _Unusable()
@@ -188,14 +195,17 @@ async def refresh_tokens(
             _ADD_REFRESH.run(
                 connection, {**new_row, "session_id": session_id, "expires_at": expires_at}
             )
-        return live[0].user_id, session_id, cap
+        return live[0], session_id, cap
 
     try:
-        user_id, session_id, cap = await db.write(work)
+        session, session_id, cap = await db.write(work)
     except _Unusable:
         await _refuse(db, token_hash, now)
         raise TokenInvalid() from None  # unusable a moment ago, usable now: a race; retry
-    return issue_pair(codec, user_id, session_id, new_refresh, now, cap)
+    return issue_pair(
+        codec, session.user_id, session_id, new_refresh, now, cap,
+        auth_time=session.auth_time or session.created_at, amr=session.amr,
+    )  # fmt: skip
 
 
 async def _refuse(db: Database, token_hash: str, now: datetime) -> None:

@@ -1,4 +1,4 @@
-"""second factors: TOTP, recovery codes, log-in challenges
+"""second factors: TOTP, recovery codes, log-in challenges; sessions' auth_time and amr
 
 Revision ID: 0005
 Revises: 0003
@@ -65,9 +65,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("mfa_challenge", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_mfa_challenge_user_id"), ["user_id"], unique=False)
+    with op.batch_alter_table("session", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("auth_time", authgate.db.UTCDateTime(timezone=True), nullable=True)
+        )
+        batch_op.add_column(sa.Column("amr", sa.String(length=32), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("session", schema=None) as batch_op:
+        batch_op.drop_column("amr")
+        batch_op.drop_column("auth_time")
     with op.batch_alter_table("mfa_challenge", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mfa_challenge_user_id"))
     op.drop_table("mfa_challenge")
