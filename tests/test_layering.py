@@ -10,7 +10,7 @@ INFRASTRUCTURE = (
     "settings", "db", "errors", "i18n", "security", "changes", "hostfeed", "sqlite", "units",
     "origin", "schemas", "net", "bodies", "openapi", "middleware", "handlers", "migrate",
 )  # fmt: skip
-DOMAINS = ("accounts", "sessions", "items", "admin", "cors", "browser", "mfa")
+DOMAINS = ("accounts", "sessions", "items", "admin", "cors", "browser", "mfa", "passkeys")
 TOP = ("routers", "compose", "app", "cli")
 WEB = ("fastapi", "starlette")
 

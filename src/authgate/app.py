@@ -24,6 +24,7 @@ from authgate.routers.mfa import router as mfa_router
 from authgate.routers.oauth2 import metadata_router
 from authgate.routers.oauth2 import router as oauth2_router
 from authgate.routers.ops import router as ops_router
+from authgate.routers.passkeys import router as passkeys_router
 from authgate.routers.tokens import jwks_router
 from authgate.routers.tokens import router as tokens_router
 from authgate.routing import install_routing_handlers
@@ -62,6 +63,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         tokens_router,
         oauth2_router,
         mfa_router,
+        passkeys_router,
         items_router,
         browser_router,
         admin_router,

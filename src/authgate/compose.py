@@ -10,6 +10,7 @@ from authgate.feeds import PostgresFeed, RedisFeed
 from authgate.hostfeed import HostFeed
 from authgate.mfa.service import totp_cipher
 from authgate.net import ClientResolver
+from authgate.passkeys.service import RelyingParty, relying_party
 from authgate.security.keyring import KeyRing
 from authgate.security.keys import load_secret_key
 from authgate.security.keystore import KeyCipher
@@ -34,6 +35,7 @@ class Services:
     cors: OriginRegistry
     limits: Limits
     totp_cipher: KeyCipher
+    passkeys: RelyingParty
 
     async def close(self) -> None:
         self.hasher.close()
@@ -70,4 +72,5 @@ def build(settings: Settings) -> Services:
         cors=OriginRegistry(settings, db),
         limits=Limits(settings),
         totp_cipher=totp_cipher(secret_key),
+        passkeys=relying_party(settings, secret_key),
     )

@@ -5,6 +5,7 @@ from authgate.cors.models import CorsOrigin
 from authgate.db import Base
 from authgate.items.models import Item
 from authgate.mfa.models import MfaChallenge, RecoveryCode, TotpFactor
+from authgate.passkeys.models import Passkey, WebauthnChallenge
 from authgate.security.models import SigningKeyRow
 from authgate.sessions.models import LoginSession, RefreshToken
 
@@ -14,9 +15,11 @@ __all__ = [
     "Item",
     "LoginSession",
     "MfaChallenge",
+    "Passkey",
     "RecoveryCode",
     "RefreshToken",
     "SigningKeyRow",
     "TotpFactor",
     "User",
+    "WebauthnChallenge",
 ]

@@ -106,6 +106,10 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "Two-factor authentication is not on for this account.",
         "ko": "이 계정에는 2단계 인증이 켜져 있지 않습니다.",
     },
+    "passkey_invalid": {
+        "en": "The passkey could not be verified; please try again.",
+        "ko": "패스키를 확인할 수 없습니다. 다시 시도해 주세요.",
+    },
     "reauthentication_required": {
         "en": "Confirm it is you: authenticate again (password or code) and retry.",
         "ko": "본인 확인이 필요합니다. 다시 인증(비밀번호 또는 코드)한 후 다시 시도해 주세요.",

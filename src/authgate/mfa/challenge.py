@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, delete, insert, select, update
 
 from authgate.accounts.models import User
 from authgate.db import Database
@@ -51,6 +51,7 @@ async def challenge_if_enrolled(
         password_hash = connection.execute(
             select(USER.c.password_hash).where(USER.c.id == user_id)
         ).scalar_one()
+        connection.execute(delete(CHALLENGE).where(CHALLENGE.c.expires_at <= now))
         connection.execute(
             insert(CHALLENGE).values(
                 token_hash=_hash(token), user_id=user_id, kind=kind,

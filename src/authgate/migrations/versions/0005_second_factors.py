@@ -1,4 +1,4 @@
-"""second factors: TOTP, recovery codes, log-in challenges; sessions' auth_time and amr
+"""second factors: TOTP, recovery codes, log-in challenges, passkeys; sessions' auth_time, amr
 
 Revision ID: 0005
 Revises: 0003
@@ -65,6 +65,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("mfa_challenge", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_mfa_challenge_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "passkey",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=False),
+        sa.Column("credential_id", sa.LargeBinary(length=1024), nullable=False),
+        sa.Column("public_key", sa.LargeBinary(), nullable=False),
+        sa.Column("sign_count", sa.BigInteger(), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
+        sa.Column("transports", sa.String(length=200), nullable=False),
+        sa.Column("created_at", authgate.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", authgate.db.UTCDateTime(timezone=True), nullable=True),
+        _user_fk("passkey"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_passkey")),
+        sa.UniqueConstraint("credential_id", name=op.f("uq_passkey_credential_id")),
+    )
+    with op.batch_alter_table("passkey", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_passkey_user_id"), ["user_id"], unique=False)
+    op.create_table(
+        "webauthn_challenge",
+        sa.Column("challenge_hash", sa.String(length=64), nullable=False),
+        sa.Column("purpose", sa.String(length=16), nullable=False),
+        sa.Column("user_id", sa.Integer(), nullable=True),
+        sa.Column("expires_at", authgate.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", authgate.db.UTCDateTime(timezone=True), nullable=True),
+        _user_fk("webauthn_challenge"),
+        sa.PrimaryKeyConstraint("challenge_hash", name=op.f("pk_webauthn_challenge")),
+    )
     with op.batch_alter_table("session", schema=None) as batch_op:
         batch_op.add_column(
             sa.Column("auth_time", authgate.db.UTCDateTime(timezone=True), nullable=True)
@@ -76,6 +103,10 @@ def downgrade() -> None:
     with op.batch_alter_table("session", schema=None) as batch_op:
         batch_op.drop_column("amr")
         batch_op.drop_column("auth_time")
+    op.drop_table("webauthn_challenge")
+    with op.batch_alter_table("passkey", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_passkey_user_id"))
+    op.drop_table("passkey")
     with op.batch_alter_table("mfa_challenge", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_mfa_challenge_user_id"))
     op.drop_table("mfa_challenge")
