@@ -38,11 +38,6 @@ def session_ended(session_id: uuid.UUID) -> Change:
     return Change(Topic.SESSION, session_id)
 
 
-def session_changed(session_id: uuid.UUID) -> Change:
-    """A live session changed (re-authenticated): caches drop it and read it anew."""
-    return Change(Topic.SESSION, session_id)
-
-
 def user_changed(user_id: int) -> Change:
     return Change(Topic.USER, user_id)
 

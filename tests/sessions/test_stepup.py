@@ -43,10 +43,16 @@ async def test_changing_the_email_needs_a_recent_authentication(client, clock):
     done = await reauth(client, headers, password=PASSWORD)
     assert done.status_code == 200
     body = done.json()
+    assert set(body) == {"auth_time", "access", "refresh", "token_type", "expires_in"}
     assert claims(body["access"])["auth_time"] == int(clock.now.timestamp())
-    assert claims(body["access"])["sid"] == claims(pair["access"])["sid"]  # same session
-    # The session itself is renewed: the older access token of it now passes too.
+    # A new session (new id, new secrets): the old one's tokens are worth nothing now.
+    assert claims(body["access"])["sid"] != claims(pair["access"])["sid"]
     response = await client.patch("/account/me", json={"email": "a@example.com"}, headers=headers)
+    assert response.json()["code"] == "token_revoked"
+    old_refresh = await client.post("/account/refresh", json={"refresh": pair["refresh"]})
+    assert old_refresh.json()["code"] == "token_revoked"
+    fresh = bearer(body["access"])
+    response = await client.patch("/account/me", json={"email": "a@example.com"}, headers=fresh)
     assert response.status_code == 200
 
 
@@ -57,8 +63,8 @@ async def test_deleting_the_account_needs_a_recent_authentication(client, clock)
     path = f"/account/delete-account/{user['id']}"
     response = await client.delete(path, headers=headers)
     assert response.json()["code"] == "reauthentication_required"
-    assert (await reauth(client, headers, password=PASSWORD)).status_code == 200
-    assert (await client.delete(path, headers=headers)).status_code == 204
+    done = await reauth(client, headers, password=PASSWORD)
+    assert (await client.delete(path, headers=bearer(done.json()["access"]))).status_code == 204
 
 
 async def test_second_factor_changes_need_it_and_a_code_renews_it(client, clock):
@@ -73,7 +79,9 @@ async def test_second_factor_changes_need_it_and_a_code_renews_it(client, clock)
         assert (response.status_code, response.json()["code"]) == (401, "reauthentication_required")
     assert (await reauth(client, headers, code="000000")).status_code == 400
     code = code_at(secret, clock)
-    assert (await reauth(client, headers, code=code)).status_code == 200
+    done = await reauth(client, headers, code=code)
+    assert done.status_code == 200
+    headers = bearer(done.json()["access"])
     assert (await reauth(client, headers, code=code)).status_code == 400  # a code works once
     assert (await client.post("/account/mfa/recovery-codes", headers=headers)).status_code == 200
     assert (await client.delete("/account/mfa/totp", headers=headers)).status_code == 204
@@ -81,6 +89,7 @@ async def test_second_factor_changes_need_it_and_a_code_renews_it(client, clock)
 
 async def test_cookie_sessions_reauthenticate_too(client, clock):
     await signup(client)
+    old_cookie = client.cookies["sessionid"]
     clock.advance(STALE)
     change = {"email": "a@example.com"}
     response = await client.patch("/account/me", json=change, headers=csrf_headers(client))
@@ -89,6 +98,7 @@ async def test_cookie_sessions_reauthenticate_too(client, clock):
         "/account/reauthenticate", json={"password": PASSWORD}, headers=csrf_headers(client)
     )
     assert set(done.json()) == {"auth_time"}
+    assert client.cookies["sessionid"] != old_cookie  # a new session, new cookies
     response = await client.patch("/account/me", json=change, headers=csrf_headers(client))
     assert response.status_code == 200
 

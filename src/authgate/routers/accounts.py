@@ -20,7 +20,7 @@ from authgate.sessions.dependencies import (
     current_user,
     ensure_recent,
 )
-from authgate.sessions.password import NewSession
+from authgate.sessions.replacement import NewSession
 from authgate.sessions.schemas import PasswordChanged, Reauthenticated, ReauthRequest
 from authgate.sessions.transport import set_session_cookies
 
@@ -78,14 +78,10 @@ async def change_password(
     """Change your password; every session ends and yours is replaced: new tokens in the
     answer (token sessions) or new cookies (cookie sessions)."""
     state = request.app.state
-    opening = NewSession(
-        state.settings.session_cookie_age, token_lifetimes(state.settings),
-        request.headers.get("user-agent", ""), state.clients.client_ip(request),
-    )  # fmt: skip
     replaced = await password.change_password(
         state.db, state.hasher, state.tokens, principal.session, data.old_password,
         data.new_password, now=state.clock(), min_length=state.settings.password_min_length,
-        opening=opening,
+        opening=_opening(request),
     )  # fmt: skip
     message = translate("password_changed", language_of(request))
     if replaced.cookie_secret is not None:
@@ -117,22 +113,35 @@ async def delete_account(user_id: UserId, request: Request, principal: RecentSes
     openapi_extra=form_or_json(ReauthRequest),
     responses=responses(400, 401, 403, 413, 415, 422, 429),
 )
-async def reauthenticate(request: Request, principal: CurrentSession) -> Reauthenticated:
-    """Prove it is you again (password or TOTP code) before a sensitive change."""
+async def reauthenticate(
+    request: Request, response: Response, principal: CurrentSession
+) -> Reauthenticated:
+    """Prove it is you again (password or TOTP code) before a sensitive change: your session
+    is replaced by a new one (new tokens in the answer, or new cookies)."""
     data = await parse_body(request, ReauthRequest)
     state = request.app.state
     now, ip = state.clock(), state.clients.client_ip(request)
     # Wrong guesses count against the account's log-in limit, as on the log-in routes.
     async with state.limits.login_attempt(username_key(principal.user.username), ip):
-        await stepup.reauthenticate(
-            state.db, state.hasher, state.totp_cipher, principal.session,
-            password=data.password, code=data.code, now=now,
+        replaced = await stepup.reauthenticate(
+            state.db, state.hasher, state.totp_cipher, state.tokens, principal.session,
+            password=data.password, code=data.code, now=now, opening=_opening(request),
         )  # fmt: skip
-    if principal.via != "bearer":
+    if replaced.cookie_secret is not None:
+        set_session_cookies(response, request, replaced.cookie_secret)
         return Reauthenticated(auth_time=now)
-    session = principal.session
-    access, expires = state.tokens.issue_access(
-        session.user.id, session.id, now, not_after=session.expires_at, auth_time=now,
-        amr=session.amr,
+    pair = replaced.tokens
+    assert pair is not None
+    return Reauthenticated(
+        auth_time=now, access=pair.access, refresh=pair.refresh, token_type="bearer",
+        expires_in=pair.expires_in,
     )  # fmt: skip
-    return Reauthenticated(auth_time=now, access=access, expires_in=expires - int(now.timestamp()))
+
+
+def _opening(request: Request) -> NewSession:
+    """The caller's next session, when a password change or re-authentication replaces it."""
+    state = request.app.state
+    return NewSession(
+        state.settings.session_cookie_age, token_lifetimes(state.settings),
+        request.headers.get("user-agent", ""), state.clients.client_ip(request),
+    )  # fmt: skip

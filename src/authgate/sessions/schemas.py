@@ -56,10 +56,13 @@ class ReauthRequest(BaseModel):
 
 
 class Reauthenticated(BaseModel):
-    """The session's new `auth_time`; a Bearer caller also gets an access token carrying it."""
+    """The new session's `auth_time`; a token session's new pair (a cookie session gets new
+    cookies instead)."""
 
     auth_time: datetime
     access: str | None = None
+    refresh: str | None = None
+    token_type: Literal["bearer"] | None = None
     expires_in: int | None = None
 
 

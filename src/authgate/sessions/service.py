@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
-from authgate.changes import announce, session_changed, session_ended, user_changed
+from authgate.changes import announce, session_ended, user_changed
 from authgate.db import Database
 from authgate.sessions.models import LoginSession
 from authgate.units import Prepared
@@ -108,16 +108,6 @@ def end_user_sessions(
     ended = connection.execute(statement.values(ended_at=now)).rowcount or 0
     announce(connection, user_changed(user_id))
     return ended
-
-
-def reauthenticated(connection: Connection, session_id: uuid.UUID, now: datetime) -> None:
-    """Record a fresh proof of identity on a live session (its `auth_time`)."""
-    connection.execute(
-        update(SESSION)
-        .where(SESSION.c.id == session_id, SESSION.c.ended_at.is_(None))
-        .values(auth_time=now)
-    )
-    announce(connection, session_changed(session_id))  # cached states reload it
 
 
 def end_own_session(
