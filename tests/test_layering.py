@@ -11,7 +11,10 @@ INFRASTRUCTURE = (
     "origin", "schemas", "net", "bodies", "openapi", "middleware", "handlers", "migrate",
     "mail", "feeds",
 )  # fmt: skip
-DOMAINS = ("accounts", "sessions", "items", "admin", "cors", "browser", "recovery", "ui")
+DOMAINS = (
+    "accounts", "sessions", "items", "admin", "cors", "browser", "recovery", "ui", "mfa",
+    "passkeys",
+)  # fmt: skip
 TOP = ("routers", "compose", "app", "cli")
 WEB = ("fastapi", "starlette")
 

@@ -20,7 +20,11 @@ from authgate.routers.accounts import router as accounts_router
 from authgate.routers.admin import router as admin_router
 from authgate.routers.browser import router as browser_router
 from authgate.routers.items import router as items_router
+from authgate.routers.mfa import router as mfa_router
+from authgate.routers.oauth2 import metadata_router
+from authgate.routers.oauth2 import router as oauth2_router
 from authgate.routers.ops import router as ops_router
+from authgate.routers.passkeys import router as passkeys_router
 from authgate.routers.recovery import router as recovery_router
 from authgate.routers.tokens import jwks_router
 from authgate.routers.tokens import router as tokens_router
@@ -59,12 +63,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ops_router,
         accounts_router,
         tokens_router,
+        oauth2_router,
+        mfa_router,
+        passkeys_router,
         items_router,
         browser_router,
         admin_router,
         jwks_router,
         recovery_router,
         ui_router,
+        metadata_router,
     )
     for router in routers:
         _include(app, router)

@@ -9,9 +9,12 @@ from authgate.db import Database, is_sqlite_url
 from authgate.feeds import PostgresFeed, RedisFeed
 from authgate.hostfeed import HostFeed
 from authgate.mail.mailer import Mailer
+from authgate.mfa.service import totp_cipher
 from authgate.net import ClientResolver
+from authgate.passkeys.service import RelyingParty, relying_party
 from authgate.security.keyring import KeyRing
 from authgate.security.keys import load_secret_key
+from authgate.security.keystore import KeyCipher
 from authgate.security.passwords import PasswordHasher
 from authgate.security.ratelimit import Limits
 from authgate.security.tokens import TokenCodec
@@ -33,6 +36,8 @@ class Services:
     cors: OriginRegistry
     limits: Limits
     mail: Mailer
+    totp_cipher: KeyCipher
+    passkeys: RelyingParty
 
     async def close(self) -> None:
         self.hasher.close()
@@ -69,4 +74,6 @@ def build(settings: Settings) -> Services:
         cors=OriginRegistry(settings, db),
         limits=Limits(settings),
         mail=Mailer(settings, db),
+        totp_cipher=totp_cipher(secret_key),
+        passkeys=relying_party(settings, secret_key),
     )

@@ -22,6 +22,8 @@ class AppError(Exception):
         self.message_key = message_key or self.code
         self.headers = headers
         self.params = params
+        # More fields of the error body (e.g. the `mfa_token` of `mfa_required`).
+        self.extra: dict[str, Any] = {}
 
     def detail(self, language: str) -> str:
         return translate(self.message_key, language, **self.params)
@@ -49,6 +51,12 @@ class TokenRevoked(AppError):
 
 class TokenReused(AppError):
     status, code = 401, "token_reused"
+
+
+class ReauthenticationRequired(AppError):
+    """A sensitive change needs a recent proof of identity on this session."""
+
+    status, code = 401, "reauthentication_required"
 
 
 class CsrfFailed(AppError):

@@ -40,7 +40,7 @@ def language_of(request: Request) -> str:
 
 
 def error_response(request: Request, error: AppError) -> JSONResponse:
-    body = {"detail": error.detail(language_of(request)), "code": error.code}
+    body = {"detail": error.detail(language_of(request)), "code": error.code, **error.extra}
     return JSONResponse(body, status_code=error.status, headers=error.headers)
 
 

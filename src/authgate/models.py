@@ -5,6 +5,8 @@ from authgate.cors.models import CorsOrigin
 from authgate.db import Base
 from authgate.items.models import Item
 from authgate.mail.models import OutboxMail
+from authgate.mfa.models import MfaChallenge, RecoveryCode, TotpFactor
+from authgate.passkeys.models import Passkey, WebauthnChallenge
 from authgate.recovery.models import OneTimeToken
 from authgate.security.models import SigningKeyRow
 from authgate.sessions.models import LoginSession, RefreshToken, RevokedRefreshToken
@@ -14,10 +16,15 @@ __all__ = [
     "CorsOrigin",
     "Item",
     "LoginSession",
+    "MfaChallenge",
     "OneTimeToken",
     "OutboxMail",
+    "Passkey",
+    "RecoveryCode",
     "RefreshToken",
     "RevokedRefreshToken",
     "SigningKeyRow",
+    "TotpFactor",
     "User",
+    "WebauthnChallenge",
 ]

@@ -23,10 +23,13 @@ class ValidationErrorBody(BaseModel):
 
 
 DESCRIPTIONS = {
-    400: "Bad request (`username_taken`, `email_taken`, `invalid_credentials`, `token_invalid`)",
-    401: "Not authenticated (`not_authenticated`, `invalid_credentials`, `token_*`)",
+    400: "Bad request (`username_taken`, `email_taken`, `invalid_credentials`, `token_invalid`, "
+    "`mfa_code_invalid`, `mfa_not_enabled`)",
+    401: "Not authenticated (`not_authenticated`, `invalid_credentials`, `token_*`, "
+    "`mfa_required` with an `mfa_token`, `reauthentication_required`)",
     403: "Forbidden (`forbidden`, `csrf_failed`)",
     404: "Not found (`not_found`)",
+    409: "Conflict (`mfa_already_enabled`)",
     412: "Precondition failed (`precondition_failed`)",
     413: "Body too large (`payload_too_large`)",
     415: "Unsupported body type (`unsupported_media_type`)",

@@ -56,6 +56,16 @@ class Settings(BaseSettings):
     rotate_refresh_tokens: bool = True
 
     session_cookie_age: int = Field(3600, ge=60)
+    # However active, a session ends this long after its log-in (30 days).
+    session_absolute_lifetime: int = Field(2_592_000, ge=1)
+    # How long the `mfa_token` of a log-in's password step waits for the second factor.
+    mfa_challenge_lifetime: int = Field(300, ge=30, le=3600)
+    # Sensitive changes need a proof of identity this recent on the session (step-up).
+    reauth_window: int = Field(300, ge=1)
+    # Passkeys: the site's domain, and the exact origins its pages run on (default https://<id>).
+    webauthn_rp_id: str = "localhost"
+    webauthn_rp_name: str = "authgate"
+    webauthn_origins: CommaList = []
     cookie_secure: bool = False
     cookie_samesite: Literal["lax", "strict", "none"] = "lax"
     cookie_domain: str | None = None
@@ -97,6 +107,7 @@ class Settings(BaseSettings):
     @field_validator(
         "trusted_proxies",
         "cors_origins",
+        "webauthn_origins",
         "cors_allow_methods",
         "cors_allow_headers",
         "cors_expose_headers",
@@ -186,6 +197,16 @@ class Settings(BaseSettings):
                 raise ValueError(f"AUTHGATE_CORS_ORIGINS: {origin!r}: {exc}") from None
         return normalised
 
+    @field_validator("webauthn_origins")
+    @classmethod
+    def check_webauthn_origins(cls, value: list[str]) -> list[str]:
+        # Browsers put the page's exact origin in clientDataJSON: compared as such, unlisted
+        # spellings ('https://app.example/') would refuse every passkey.
+        try:
+            return [normalise_origin(origin) for origin in value]
+        except ValueError as exc:
+            raise ValueError(f"AUTHGATE_WEBAUTHN_ORIGINS: {exc}") from None
+
     @field_validator("cors_origin_regex")
     @classmethod
     def check_regex(cls, value: str | None) -> str | None:
@@ -231,6 +252,10 @@ class Settings(BaseSettings):
                 "generated one would live in one instance's data folder only"
             )
         return self
+
+    @property
+    def effective_webauthn_origins(self) -> list[str]:
+        return self.webauthn_origins or [f"https://{self.webauthn_rp_id}"]
 
     @property
     def is_sqlite(self) -> bool:

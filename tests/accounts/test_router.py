@@ -102,7 +102,7 @@ async def test_patch_me_from_a_browser_needs_csrf(client):
     assert response.status_code == 200
 
 
-async def test_change_password_ends_the_other_sessions(client, new_client):
+async def test_change_password_ends_every_session_and_replaces_the_callers(client, new_client):
     browser = new_client()
     await signup(browser, "alice")
     current, other = await token_login(client), await token_login(client)
@@ -121,12 +121,17 @@ async def test_change_password_ends_the_other_sessions(client, new_client):
         "/account/change-password", json=body, headers=bearer(current["access"])
     )
     assert response.status_code == 200
-    assert response.json()["message"] == "Your password has been changed."
-    assert (await client.get("/account/me", headers=bearer(current["access"]))).status_code == 200
-    response = await client.get("/account/me", headers=bearer(other["access"]))
-    assert response.json()["code"] == "token_revoked"
+    changed = response.json()
+    assert changed["message"] == "Your password has been changed."
+    assert set(changed) == {"message", "access", "refresh", "token_type", "expires_in"}
+    for old in (current, other):
+        response = await client.get("/account/me", headers=bearer(old["access"]))
+        assert response.json()["code"] == "token_revoked"
+        response = await client.post("/account/refresh", json={"refresh": old["refresh"]})
+        assert response.json()["code"] == "token_revoked"
     assert (await browser.get("/account/me")).json()["code"] == "token_revoked"
-    refreshed = await client.post("/account/refresh", json={"refresh": current["refresh"]})
+    assert (await client.get("/account/me", headers=bearer(changed["access"]))).status_code == 200
+    refreshed = await client.post("/account/refresh", json={"refresh": changed["refresh"]})
     assert refreshed.status_code == 200
     response = await client.post("/account/login", json={"username": "alice", "password": PASSWORD})
     assert response.status_code == 401

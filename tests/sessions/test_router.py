@@ -20,7 +20,19 @@ async def test_login_returns_a_token_pair(client):
     assert (body["token_type"], body["expires_in"]) == ("bearer", 300)
     assert "." not in body["refresh"] and len(body["refresh"]) >= 43
     claims = jwt.decode(body["access"], options={"verify_signature": False})
-    assert set(claims) == {"sub", "sid", "jti", "iat", "exp", "iss", "aud", "typ"}
+    assert set(claims) == {
+        "sub",
+        "sid",
+        "jti",
+        "iat",
+        "exp",
+        "iss",
+        "aud",
+        "typ",
+        "auth_time",
+        "amr",
+    }
+    assert (claims["auth_time"], claims["amr"]) == (claims["iat"], ["pwd"])
     assert (claims["typ"], claims["iss"], claims["aud"]) == ("access", "authgate", "authgate")
     assert claims["exp"] - claims["iat"] == 300
     header = jwt.get_unverified_header(body["access"])
@@ -80,24 +92,6 @@ async def test_oauth2_token_route(client):
     ).status_code == 200
     refreshed = await client.post("/account/refresh", json={"refresh": body["refresh_token"]})
     assert refreshed.status_code == 200
-
-
-async def test_oauth2_token_errors_follow_rfc_6749(client):
-    await create_account(client)
-    form = {"grant_type": "password", "username": "alice", "password": "wrong-password"}
-    response = await client.post("/account/token", data=form, headers={"Accept-Language": "ko"})
-    assert response.status_code == 400
-    assert response.headers["cache-control"] == "no-store"
-    assert response.json() == {
-        "error": "invalid_grant",
-        "code": "invalid_credentials",
-        "detail": "아이디 또는 비밀번호가 올바르지 않습니다.",
-    }
-    form["grant_type"] = "client_credentials"
-    response = await client.post("/account/token", data=form)
-    assert (response.status_code, response.json()["error"]) == (400, "unsupported_grant_type")
-    response = await client.post("/account/token", data={"username": "alice"})
-    assert response.status_code == 422
 
 
 async def test_docs_authorize_button_is_wired_to_the_token_route(client):

@@ -87,8 +87,32 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "ko": "서비스를 일시적으로 사용할 수 없습니다.",
     },
     "unsupported_grant_type": {
-        "en": "Only the password grant is supported here.",
-        "ko": "이곳에서는 password 그랜트만 지원합니다.",
+        "en": "Only the password and refresh_token grants are supported here.",
+        "ko": "이곳에서는 password와 refresh_token 그랜트만 지원합니다.",
+    },
+    "mfa_required": {
+        "en": "Enter the code from your authenticator app (or a recovery code) to log in.",
+        "ko": "로그인을 마치려면 인증 앱의 코드(또는 복구 코드)를 입력해 주세요.",
+    },
+    "mfa_code_invalid": {
+        "en": "The code is incorrect, expired or already used.",
+        "ko": "코드가 올바르지 않거나, 만료되었거나, 이미 사용되었습니다.",
+    },
+    "mfa_already_enabled": {
+        "en": "Two-factor authentication is already on; turn it off first to set up a new one.",
+        "ko": "2단계 인증이 이미 켜져 있습니다. 새로 설정하려면 먼저 꺼 주세요.",
+    },
+    "mfa_not_enabled": {
+        "en": "Two-factor authentication is not on for this account.",
+        "ko": "이 계정에는 2단계 인증이 켜져 있지 않습니다.",
+    },
+    "passkey_invalid": {
+        "en": "The passkey could not be verified; please try again.",
+        "ko": "패스키를 확인할 수 없습니다. 다시 시도해 주세요.",
+    },
+    "reauthentication_required": {
+        "en": "Confirm it is you: authenticate again (password or code) and retry.",
+        "ko": "본인 확인이 필요합니다. 다시 인증(비밀번호 또는 코드)한 후 다시 시도해 주세요.",
     },
     "internal_error": {
         "en": "An unexpected error occurred.",

@@ -5,6 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Request, Response
 
 from authgate.accounts import service as accounts
+from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
 from authgate.bodies import JSON_ONLY, parse_body
 from authgate.handlers import language_of
@@ -12,9 +13,18 @@ from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
 from authgate.recovery.dependencies import verify_new_email
 from authgate.routers.credentials import register_request
-from authgate.schemas import Message
+from authgate.routers.tokens import token_lifetimes
+from authgate.sessions import password, stepup
 from authgate.sessions import service as sessions
-from authgate.sessions.dependencies import CurrentSession, CurrentUser, current_user
+from authgate.sessions.dependencies import (
+    CurrentSession,
+    RecentSession,
+    current_user,
+    ensure_recent,
+)
+from authgate.sessions.replacement import NewSession
+from authgate.sessions.schemas import PasswordChanged, Reauthenticated, ReauthRequest
+from authgate.sessions.transport import set_session_cookies
 
 router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -54,8 +64,12 @@ async def create_account(request: Request) -> UserRead:
     responses=responses(400, 401, 403, 415, 422),
     dependencies=JSON_ONLY,
 )
-async def update_me(data: UserUpdate, request: Request, user: CurrentUser) -> UserRead:
-    """Change your e-mail address or names; a new e-mail address is not verified yet."""
+async def update_me(data: UserUpdate, request: Request, principal: CurrentSession) -> UserRead:
+    """Change your e-mail address (needs a recent authentication) or names; a new e-mail
+    address is not verified yet."""
+    if "email" in data.model_fields_set:
+        ensure_recent(request, principal)
+    user = principal.user
     updated = await request.app.state.db.write(lambda c: accounts.update_profile(c, user.id, data))
     await verify_new_email(request, user.id, user.email, updated.email)
     return UserRead.model_validate(updated)
@@ -63,28 +77,81 @@ async def update_me(data: UserUpdate, request: Request, user: CurrentUser) -> Us
 
 @router.post(
     "/change-password",
-    response_model=Message,
+    response_model=PasswordChanged,
+    response_model_exclude_none=True,
     responses=responses(400, 401, 403, 415, 422),
     dependencies=JSON_ONLY,
 )
 async def change_password(
-    data: PasswordChange, request: Request, principal: CurrentSession
-) -> Message:
-    """Change your password; every other session of yours ends, this one stays."""
+    data: PasswordChange, request: Request, response: Response, principal: CurrentSession
+) -> PasswordChanged:
+    """Change your password; every session ends and yours is replaced: new tokens in the
+    answer (token sessions) or new cookies (cookie sessions)."""
     state = request.app.state
-    await sessions.change_password(
-        state.db, state.hasher, principal.user.id, data.old_password, data.new_password,
-        keep=principal.session.id, now=state.clock(),
-        min_length=state.settings.password_min_length,
+    replaced = await password.change_password(
+        state.db, state.hasher, state.tokens, principal.session, data.old_password,
+        data.new_password, now=state.clock(), min_length=state.settings.password_min_length,
+        opening=_opening(request),
     )  # fmt: skip
-    return Message(message=translate("password_changed", language_of(request)))
+    message = translate("password_changed", language_of(request))
+    if replaced.cookie_secret is not None:
+        set_session_cookies(response, request, replaced.cookie_secret)
+        return PasswordChanged(message=message)
+    pair = replaced.tokens
+    assert pair is not None
+    return PasswordChanged(
+        message=message, access=pair.access, refresh=pair.refresh, token_type="bearer",
+        expires_in=pair.expires_in,
+    )  # fmt: skip
 
 
 @router.delete(
     "/delete-account/{user_id}", status_code=204, responses=responses(401, 403, 404, 422)
 )
-async def delete_account(user_id: UserId, request: Request, user: CurrentUser) -> Response:
-    """Delete an account (yours, or any as admin) with its sessions and items."""
-    now = request.app.state.clock()
-    await request.app.state.db.write(lambda c: sessions.delete_account(c, user, user_id, now))
+async def delete_account(user_id: UserId, request: Request, principal: RecentSession) -> Response:
+    """Delete an account (yours, or any as admin) with its sessions and items; needs a recent
+    authentication."""
+    actor, now = principal.user, request.app.state.clock()
+    await request.app.state.db.write(lambda c: sessions.delete_account(c, actor, user_id, now))
     return Response(status_code=204)
+
+
+@router.post(
+    "/reauthenticate",
+    response_model=Reauthenticated,
+    response_model_exclude_none=True,
+    openapi_extra=form_or_json(ReauthRequest),
+    responses=responses(400, 401, 403, 413, 415, 422, 429),
+)
+async def reauthenticate(
+    request: Request, response: Response, principal: CurrentSession
+) -> Reauthenticated:
+    """Prove it is you again (password or TOTP code) before a sensitive change: your session
+    is replaced by a new one (new tokens in the answer, or new cookies)."""
+    data = await parse_body(request, ReauthRequest)
+    state = request.app.state
+    now, ip = state.clock(), state.clients.client_ip(request)
+    # Wrong guesses count against the account's log-in limit, as on the log-in routes.
+    async with state.limits.login_attempt(username_key(principal.user.username), ip):
+        replaced = await stepup.reauthenticate(
+            state.db, state.hasher, state.totp_cipher, state.tokens, principal.session,
+            password=data.password, code=data.code, now=now, opening=_opening(request),
+        )  # fmt: skip
+    if replaced.cookie_secret is not None:
+        set_session_cookies(response, request, replaced.cookie_secret)
+        return Reauthenticated(auth_time=now)
+    pair = replaced.tokens
+    assert pair is not None
+    return Reauthenticated(
+        auth_time=now, access=pair.access, refresh=pair.refresh, token_type="bearer",
+        expires_in=pair.expires_in,
+    )  # fmt: skip
+
+
+def _opening(request: Request) -> NewSession:
+    """The caller's next session, when a password change or re-authentication replaces it."""
+    state = request.app.state
+    return NewSession(
+        state.settings.session_cookie_age, token_lifetimes(state.settings),
+        request.headers.get("user-agent", ""), state.clients.client_ip(request),
+    )  # fmt: skip

@@ -25,7 +25,9 @@ from authgate.sessions.transport import (
 router = APIRouter(tags=["browser"], responses=responses(413))
 
 
-async def _open_cookie_session(request: Request, response: Response, user: AuthUser) -> None:
+async def open_cookie_session(
+    request: Request, response: Response, user: AuthUser, amr: str = "pwd"
+) -> None:
     state = request.app.state
     _, secret = await sessions.open_session(
         state.db,
@@ -33,8 +35,10 @@ async def _open_cookie_session(request: Request, response: Response, user: AuthU
         "cookie",
         now=state.clock(),
         lifetime=state.settings.session_cookie_age,
+        absolute=state.settings.session_absolute_lifetime,
         user_agent=request.headers.get("user-agent", ""),
         ip=state.clients.client_ip(request),
+        amr=amr,
     )
     set_session_cookies(response, request, secret)
 
@@ -49,7 +53,7 @@ async def _open_cookie_session(request: Request, response: Response, user: AuthU
 async def signup(request: Request, response: Response) -> SignupResult:
     """Create an account and log it in with a cookie session."""
     user = await register_request(request, await parse_body(request, UserCreate))
-    await _open_cookie_session(request, response, user)
+    await open_cookie_session(request, response, user)
     message = translate("signup_success", language_of(request), username=user.username)
     return SignupResult(message=message, user=UserRead.model_validate(user))
 
@@ -63,8 +67,8 @@ async def signup(request: Request, response: Response) -> SignupResult:
 async def login(request: Request, response: Response) -> LoginResult:
     """Log in with username and password; sets the session and CSRF cookies."""
     data = await parse_body(request, Credentials)
-    user = await authenticate_request(request, data.username, data.password)
-    await _open_cookie_session(request, response, user)
+    user = await authenticate_request(request, data.username, data.password, kind="cookie")
+    await open_cookie_session(request, response, user)
     message = translate("login_success", language_of(request))
     return LoginResult(message=message, user=UserRead.model_validate(user))
 

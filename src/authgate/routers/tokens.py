@@ -1,14 +1,13 @@
-"""/account token routes (log-in, OAuth2 token, refresh, verify, log-out, sessions) and the JWKS."""
+"""/account token routes (log-in, refresh, verify, log-out, sessions) and the JWKS."""
 
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Path, Request, Response
-from fastapi.responses import JSONResponse
+from fastapi import APIRouter, Path, Request, Response
 
-from authgate.accounts.schemas import Credentials, LoginName
+from authgate.accounts.schemas import Credentials
 from authgate.bodies import parse_body
-from authgate.errors import AppError, InvalidCredentials, NotFound
+from authgate.errors import NotFound
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
@@ -18,8 +17,6 @@ from authgate.sessions import service as sessions
 from authgate.sessions import tokens
 from authgate.sessions.dependencies import CurrentSession
 from authgate.sessions.schemas import (
-    OAuth2Error,
-    OAuth2Token,
     RefreshRequest,
     RefreshResult,
     SessionRead,
@@ -33,19 +30,29 @@ router = APIRouter(prefix="/account", tags=["tokens"], responses=responses(413))
 jwks_router = APIRouter(tags=["tokens"], responses=responses(413))
 # Documented as a UUID but not enforced by FastAPI: a malformed id answers 404, like an unknown one.
 SessionId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
-OAUTH2_ERRORS = {400: {"model": OAuth2Error, "description": "RFC 6749 error (`invalid_grant`)"}}
 
 
-def _lifetimes(settings: Settings) -> tokens.Lifetimes:
-    return tokens.Lifetimes(settings.refresh_token_lifetime, settings.rotate_refresh_tokens)
+def token_lifetimes(settings: Settings) -> tokens.Lifetimes:
+    return tokens.Lifetimes(
+        settings.refresh_token_lifetime,
+        settings.rotate_refresh_tokens,
+        settings.session_absolute_lifetime,
+    )
 
 
-async def _log_in(request: Request, username: str, password: str) -> tokens.TokenPair:
-    user = await authenticate_request(request, username, password)
+async def log_in(
+    request: Request, username: str, password: str, *, kind: str = "token"
+) -> tokens.TokenPair:
+    user = await authenticate_request(request, username, password, kind=kind)
+    return await open_tokens(request, user.id)
+
+
+async def open_tokens(request: Request, user_id: int, amr: str = "pwd") -> tokens.TokenPair:
     state = request.app.state
     return await tokens.open_token_session(
-        state.db, state.tokens, user.id, _lifetimes(state.settings), now=state.clock(),
+        state.db, state.tokens, user_id, token_lifetimes(state.settings), now=state.clock(),
         user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
+        amr=amr,
     )  # fmt: skip
 
 
@@ -58,37 +65,11 @@ async def _log_in(request: Request, username: str, password: str) -> tokens.Toke
 async def login(request: Request) -> TokenLogin:
     """Log in with username and password (JSON or form); returns an access and a refresh token."""
     data = await parse_body(request, Credentials)
-    pair = await _log_in(request, data.username, data.password)
+    pair = await log_in(request, data.username, data.password)
     message = translate("login_success", language_of(request))
     return TokenLogin(
         message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
     )
-
-
-@router.post(
-    "/token", response_model=OAuth2Token, responses={**OAUTH2_ERRORS, **responses(422, 429)}
-)
-async def token(
-    request: Request,
-    username: Annotated[LoginName, Form()],
-    password: Annotated[str, Form(min_length=1, max_length=4096)],
-    grant_type: Annotated[str | None, Form(max_length=100)] = None,
-) -> Any:
-    """OAuth2 password grant (form body): the log-in behind the Authorize button of /docs."""
-    if grant_type not in (None, "password"):
-        return _oauth2_error(request, "unsupported_grant_type", AppError("unsupported_grant_type"))
-    try:
-        pair = await _log_in(request, username, password)
-    except InvalidCredentials as exc:
-        return _oauth2_error(request, "invalid_grant", exc)
-    return OAuth2Token(
-        access_token=pair.access, refresh_token=pair.refresh or "", expires_in=pair.expires_in
-    )
-
-
-def _oauth2_error(request: Request, error: str, exc: AppError) -> JSONResponse:
-    body = {"error": error, "code": exc.code, "detail": exc.detail(language_of(request))}
-    return JSONResponse(body, status_code=400)
 
 
 @router.post(
@@ -103,7 +84,7 @@ async def refresh(request: Request) -> RefreshResult:
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
     pair = await tokens.refresh_tokens(
-        state.db, state.tokens, data.refresh, _lifetimes(state.settings), state.clock()
+        state.db, state.tokens, data.refresh, token_lifetimes(state.settings), state.clock()
     )
     return RefreshResult(access=pair.access, refresh=pair.refresh)
 

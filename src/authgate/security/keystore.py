@@ -65,8 +65,9 @@ class LegacyKey:
 class KeyCipher:
     """AES-256-GCM under a key derived from the service's secret key."""
 
-    def __init__(self, secret_key: str) -> None:
-        derived = HKDF(hashes.SHA256(), length=32, salt=None, info=HKDF_INFO)
+    def __init__(self, secret_key: str, info: bytes = HKDF_INFO) -> None:
+        # `info` separates the keys of different uses (signing keys, TOTP secrets...).
+        derived = HKDF(hashes.SHA256(), length=32, salt=None, info=info)
         self._aead = AESGCM(derived.derive(secret_key.encode()))
 
     def seal(self, kid: str, algorithm: str, pem: bytes) -> tuple[bytes, bytes]:

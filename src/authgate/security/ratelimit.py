@@ -84,6 +84,11 @@ class Limits:
                 await self._limiter.call("hit", self.login, "login-user", username_key)
             raise
 
+    async def hit_login_ip(self, ip: str) -> None:
+        """Count a log-in step that names no account yet (passkey options) against the IP."""
+        if self.enabled:
+            await self._hit(self.login_ip, "login-ip", ip)
+
     async def hit_signup(self, ip: str) -> None:
         if self.enabled:
             await self._hit(self.signup, "signup-ip", ip)

@@ -3,6 +3,7 @@
 import json
 import secrets
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -46,23 +47,35 @@ class TokenCodec:
     def access_lifetime(self) -> int:
         return self._settings.access_token_lifetime
 
-    def issue_access(self, user_id: int, session_id: uuid.UUID, now: datetime) -> str:
+    def issue_access(
+        self, user_id: int, session_id: uuid.UUID, now: datetime, *, not_after: datetime | None,
+        auth_time: datetime | None = None, amr: Sequence[str] = ("pwd",),
+    ) -> tuple[str, int]:  # fmt: skip
+        """A signed access token and its `exp`: its lifetime, or `not_after` if sooner (the end
+        of its session: a token never outlives the log-in it belongs to). `auth_time` and `amr`
+        (OpenID Connect's claims) say when and how the user last proved who they are."""
         issued = int(now.timestamp())
+        expires = issued + self.access_lifetime
+        if not_after is not None:
+            expires = max(issued, min(expires, int(not_after.timestamp())))
         claims = {
             "sub": str(user_id),
             "sid": str(session_id),
             "jti": secrets.token_hex(16),
             "iat": issued,
-            "exp": issued + self.access_lifetime,
+            "exp": expires,
             "iss": self._settings.jwt_issuer,
             "aud": self._settings.jwt_audience,
             "typ": ACCESS,
+            "auth_time": int((auth_time or now).timestamp()),
+            "amr": list(amr),
         }
         key = self.keys.current()
         payload = json.dumps(claims, separators=(",", ":")).encode()
-        return self._signer.encode(
+        token = self._signer.encode(
             payload, key.signing, algorithm=self._algorithm, headers={"kid": key.kid}
         )
+        return token, expires
 
     def jwks(self) -> dict[str, Any]:
         return self.keys.jwks()

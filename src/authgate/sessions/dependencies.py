@@ -15,13 +15,14 @@ from authgate.errors import (
     CsrfFailed,
     Forbidden,
     NotAuthenticated,
+    ReauthenticationRequired,
     TokenExpired,
     TokenInvalid,
     TokenRevoked,
 )
 from authgate.security.csrf import CSRF_HEADER, UNSAFE_METHODS, is_valid
 from authgate.sessions import transport
-from authgate.sessions.service import extend_session, hash_secret
+from authgate.sessions.service import deadline, extend_session, hash_secret
 from authgate.sessions.store import SessionState
 from authgate.sessions.tokens import check_access
 from authgate.sessions.transport import csrf_cookie, queue_session_cookies, session_cookie
@@ -68,6 +69,26 @@ async def current_session(request: Request) -> Principal:
     return principal
 
 
+async def recent_session(request: Request) -> Principal:
+    """The caller's session, if they proved who they are on it within the re-auth window."""
+    principal = await current_session(request)
+    ensure_recent(request, principal)
+    return principal
+
+
+def ensure_recent(request: Request, principal: Principal) -> None:
+    """Step-up: refuse a sensitive change on a session whose last proof of identity is old.
+
+    A session left open on a shared computer, or a stolen cookie or token, must not be
+    enough to change the e-mail (and then reset the password), turn the second factor off
+    or delete the account: POST /account/reauthenticate first.
+    """
+    state = request.app.state
+    age = (state.clock() - principal.session.auth_time).total_seconds()
+    if age > state.settings.reauth_window:
+        raise ReauthenticationRequired()
+
+
 async def current_user(request: Request) -> AuthUser:
     return (await current_session(request)).user
 
@@ -80,7 +101,7 @@ async def current_admin(request: Request) -> AuthUser:
 
 
 # Every dependency above: a route that uses one is documented as taking a Bearer token.
-GUARDS = (optional_session, current_session, current_user, current_admin)
+GUARDS = (optional_session, current_session, recent_session, current_user, current_admin)
 
 
 async def _authenticate(request: Request) -> Principal | None:
@@ -133,16 +154,25 @@ async def _live(state: State, session: SessionState | None, now: datetime) -> Se
 
 
 async def _renew(request: Request, session: SessionState, secret: str, now: datetime) -> None:
-    """Sliding expiry: past half of its age, a session's cookie and expiry are renewed."""
-    state = request.app.state
-    age = state.settings.session_cookie_age
-    if (session.expires_at - now).total_seconds() > age / 2:
+    """Sliding expiry: past half of its age, a session's cookie and expiry are renewed, but
+    never past the session's absolute deadline."""
+    settings = request.app.state.settings
+    age = settings.session_cookie_age
+    end = deadline(session.created_at, settings.session_absolute_lifetime)
+    if (session.expires_at - now).total_seconds() > age / 2 or session.expires_at >= end:
         return
-    session.expires_at = await state.db.write(lambda c: extend_session(c, session.id, now, age))
+    session.expires_at = await request.app.state.db.write(
+        lambda c: extend_session(c, session.id, now, age, not_after=end)
+    )
     session.last_seen_at = now
-    queue_session_cookies(request, secret)
+    queue_session_cookies(request, secret, max_age=_seconds_until(session.expires_at, now))
+
+
+def _seconds_until(moment: datetime, now: datetime) -> int:
+    return max(1, int((moment - now).total_seconds()))
 
 
 CurrentSession = Annotated[Principal, Depends(current_session)]
 CurrentUser = Annotated[AuthUser, Depends(current_user)]
 CurrentAdmin = Annotated[AuthUser, Depends(current_admin)]
+RecentSession = Annotated[Principal, Depends(recent_session)]

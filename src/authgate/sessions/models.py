@@ -23,6 +23,10 @@ class LoginSession(Base):
     ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     user_agent: Mapped[str] = mapped_column(String(512), default="")
     ip: Mapped[str] = mapped_column(String(64), default="")
+    # When the user last proved who they are on this session (log-in or re-authentication),
+    # and how at log-in (RFC 8176 `amr` values, space-separated); null on older rows.
+    auth_time: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    amr: Mapped[str | None] = mapped_column(String(32))
 
 
 class RefreshToken(Base):

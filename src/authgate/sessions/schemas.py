@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
 
@@ -20,20 +20,91 @@ class TokenLogin(BaseModel):
 
 
 class OAuth2Token(BaseModel):
-    """`/account/token`: an RFC 6749 access token response."""
+    """`/account/token`: an RFC 6749 access token response (no refresh token when a refresh
+    grant is answered with rotation off: the one the client holds stays good)."""
 
     access_token: str
-    refresh_token: str
+    refresh_token: str | None = None
     token_type: Literal["bearer"] = "bearer"
     expires_in: int
+
+
+class PasswordChanged(BaseModel):
+    """The caller's session was replaced: a token session gets its new pair here (a cookie
+    session gets new cookies instead)."""
+
+    message: str
+    access: str | None = None
+    refresh: str | None = None
+    token_type: Literal["bearer"] | None = None
+    expires_in: int | None = None
+
+
+class ReauthRequest(BaseModel):
+    """Your password, or a code from your authenticator app."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    password: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+    @model_validator(mode="after")
+    def one_proof(self) -> "ReauthRequest":
+        if (self.password is None) == (self.code is None):
+            raise ValueError("send either password or code")
+        return self
+
+
+class Reauthenticated(BaseModel):
+    """The new session's `auth_time`; a token session's new pair (a cookie session gets new
+    cookies instead)."""
+
+    auth_time: datetime
+    access: str | None = None
+    refresh: str | None = None
+    token_type: Literal["bearer"] | None = None
+    expires_in: int | None = None
+
+
+class OAuth2TokenRequest(BaseModel):
+    """The form of `/account/token` (RFC 6749 §4.3 and §6); `client_id` and `scope` ignored."""
+
+    grant_type: Annotated[str, Field(min_length=1, max_length=100)] = "password"
+    username: Annotated[str, Field(min_length=1, max_length=600)] | None = None
+    password: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
+    refresh_token: Token | None = None
+    client_id: Annotated[str, Field(max_length=200)] | None = None
+    scope: Annotated[str, Field(max_length=1000)] | None = None
 
 
 class OAuth2Error(BaseModel):
     """An RFC 6749 error response, with authgate's `code` and localised `detail`."""
 
     error: str
+    error_description: str
     code: str
     detail: str
+
+
+class RevokeRequest(BaseModel):
+    """RFC 7009: the token to revoke (refresh or access) and an optional hint of its kind."""
+
+    token: Annotated[str, Field(max_length=4096)]
+    token_type_hint: Annotated[str, Field(max_length=100)] | None = None
+    client_id: Annotated[str, Field(max_length=200)] | None = None
+
+
+class AuthorizationServerMetadata(BaseModel):
+    """RFC 8414 metadata of the token endpoint: what standard OAuth2 clients discover."""
+
+    issuer: str
+    token_endpoint: str
+    revocation_endpoint: str
+    jwks_uri: str
+    grant_types_supported: list[str]
+    token_endpoint_auth_methods_supported: list[str]
+    revocation_endpoint_auth_methods_supported: list[str]
+    response_types_supported: list[str]
 
 
 class RefreshRequest(BaseModel):

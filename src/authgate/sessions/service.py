@@ -16,7 +16,6 @@ from authgate.accounts import service as accounts
 from authgate.accounts.snapshot import AuthUser
 from authgate.changes import announce, session_ended, user_changed
 from authgate.db import Database
-from authgate.security.passwords import PasswordHasher
 from authgate.sessions.models import LoginSession, RefreshToken, RevokedRefreshToken
 from authgate.units import Prepared
 
@@ -25,7 +24,7 @@ SESSION = LoginSession.__table__
 REFRESH, REVOKED = RefreshToken.__table__, RevokedRefreshToken.__table__
 SESSION_COLUMNS = (
     "id", "user_id", "kind", "secret_hash", "created_at", "last_seen_at", "expires_at",
-    "ended_at", "user_agent", "ip",
+    "ended_at", "user_agent", "ip", "auth_time", "amr",
 )  # fmt: skip
 INSERT_SESSION = Prepared(insert(SESSION), insert=SESSION_COLUMNS)
 
@@ -44,19 +43,35 @@ async def open_session(
     lifetime: int,
     user_agent: str,
     ip: str,
+    absolute: int | None = None,
+    amr: str = "pwd",
 ) -> tuple[uuid.UUID, str]:
     """A new session for `user_id`; returns its id and secret (the cookie value, for cookies)."""
     row, secret = session_row(
-        user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip
-    )
+        user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip,
+        absolute=absolute, amr=amr,
+    )  # fmt: skip
     await db.write(lambda connection: INSERT_SESSION.run(connection, row))
     return row["id"], secret
 
 
 def session_row(
-    user_id: int, kind: str, *, now: datetime, lifetime: int, user_agent: str, ip: str
+    user_id: int,
+    kind: str,
+    *,
+    now: datetime,
+    lifetime: int,
+    user_agent: str,
+    ip: str,
+    absolute: int | None = None,
+    amr: str = "pwd",
 ) -> tuple[dict[str, Any], str]:
-    """The `session` row of a new log-in, to insert with `INSERT_SESSION`, and its secret."""
+    """The `session` row of a new log-in, to insert with `INSERT_SESSION`, and its secret.
+
+    `absolute` (seconds) caps the first expiry as it caps every later one: see `deadline`.
+    """
+    if absolute is not None:
+        lifetime = min(lifetime, absolute)
     secret = secrets.token_urlsafe(32)
     row = {
         "id": uuid.uuid4(),
@@ -69,6 +84,8 @@ def session_row(
         "ended_at": None,
         "user_agent": user_agent[:USER_AGENT_MAX],
         "ip": ip,
+        "auth_time": now,
+        "amr": amr,
     }
     return row, secret
 
@@ -131,40 +148,34 @@ def live_sessions(connection: Connection, user_id: int, now: datetime) -> list[A
     )
 
 
+def deadline(created_at: datetime, absolute: int) -> datetime:
+    """When a session opened at `created_at` ends however active it stays.
+
+    A stolen session that its thief keeps busy would otherwise live for ever: activity slides
+    the expiry (cookies) and refresh rotation hands out new tokens, but never past this.
+    """
+    return created_at + timedelta(seconds=absolute)
+
+
 def extend_session(
-    connection: Connection, session_id: uuid.UUID, now: datetime, lifetime: int
+    connection: Connection,
+    session_id: uuid.UUID,
+    now: datetime,
+    lifetime: int,
+    *,
+    not_after: datetime | None = None,
 ) -> datetime:
-    """Slide a session's expiry to `now + lifetime` (activity renewal); returns the new expiry."""
+    """Slide a session's expiry to `now + lifetime`, never past `not_after` (activity renewal);
+    returns the new expiry."""
     expires_at = now + timedelta(seconds=lifetime)
+    if not_after is not None:
+        expires_at = min(expires_at, not_after)
     connection.execute(
         update(SESSION)
         .where(SESSION.c.id == session_id, SESSION.c.ended_at.is_(None))
         .values(expires_at=expires_at, last_seen_at=now)
     )
     return expires_at
-
-
-async def change_password(
-    db: Database,
-    hasher: PasswordHasher,
-    user_id: int,
-    old: str,
-    new: str,
-    *,
-    keep: uuid.UUID,
-    now: datetime,
-    min_length: int,
-) -> None:
-    """Change the password and end every other session of the user, in one transaction."""
-    old_hash, new_hash = await accounts.new_password_hash(
-        db, hasher, user_id, old, new, min_length=min_length
-    )
-
-    def change(connection: Connection) -> None:
-        accounts.set_password_hash(connection, user_id, old_hash, new_hash)
-        end_user_sessions(connection, user_id, now, keep=keep)
-
-    await db.write(change)
 
 
 def delete_account(connection: Connection, actor: AuthUser, user_id: int, now: datetime) -> None:

@@ -35,6 +35,9 @@ class SessionState:
     last_seen_at: datetime
     ended_at: datetime | None
     secret_hash: str | None
+    created_at: datetime
+    auth_time: datetime
+    amr: tuple[str, ...]
 
     def is_live(self, now: datetime) -> bool:
         return self.ended_at is None and self.user.is_active and self.expires_at > now
@@ -156,16 +159,20 @@ class SessionStore:
             last_seen_at=row.last_seen_at,
             ended_at=row.ended_at,
             secret_hash=row.secret_hash,
+            created_at=row.created_at,
+            auth_time=row.auth_time or row.created_at,
+            amr=tuple((row.amr or "pwd").split()),
         )
 
 
 _SESSION, _USER = LoginSession.__table__, User.__table__
+_STATE_COLUMNS = (
+    "kind", "expires_at", "last_seen_at", "ended_at", "secret_hash", "created_at", "auth_time",
+    "amr",
+)  # fmt: skip
 _STATE = select(
     _SESSION.c.id.label("session_id"),
-    *(
-        _SESSION.c[name]
-        for name in ("kind", "expires_at", "last_seen_at", "ended_at", "secret_hash")
-    ),
+    *(_SESSION.c[name] for name in _STATE_COLUMNS),
     *(_USER.c[name] for name in AuthUser.__slots__),
 ).join(_USER, _USER.c.id == _SESSION.c.user_id)
 _BY_ID = Prepared(_STATE.where(_SESSION.c.id == bindparam("key")))

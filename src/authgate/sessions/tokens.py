@@ -19,6 +19,7 @@ from sqlalchemy import (
     Connection,
     Integer,
     Row,
+    String,
     Uuid,
     bindparam,
     exists,
@@ -29,12 +30,13 @@ from sqlalchemy import (
 )
 
 from authgate.accounts.models import User
-from authgate.db import Database
+from authgate.db import Database, UTCDateTime
 from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.models import LoginSession, RefreshToken
 from authgate.sessions.service import (
     INSERT_SESSION,
+    deadline,
     end_sessions,
     hash_secret,
     is_revoked_refresh,
@@ -68,17 +70,24 @@ _LIVE_SESSION = (
     _SESSION.c.expires_at > bindparam("now"),
     exists().where(_USER.c.id == _SESSION.c.user_id, _USER.c.is_active.is_(True)),
 )
+_RETURNED = (_SESSION.c.user_id, _SESSION.c.created_at, _SESSION.c.auth_time, _SESSION.c.amr)
 _SLIDE = Prepared(
     update(_SESSION)
     .where(*_LIVE_SESSION)
     .values(last_seen_at=bindparam("seen_at"), expires_at=bindparam("new_expiry"))
-    .returning(_SESSION.c.user_id)
+    .returning(*_RETURNED)
+)
+# Rotation never takes a session past its absolute deadline (rarely needed: near the end).
+_CAP = Prepared(
+    update(_SESSION)
+    .where(_SESSION.c.id == bindparam("sid"), _SESSION.c.expires_at > bindparam("cap"))
+    .values(expires_at=bindparam("cap"))
 )
 _TOUCH = Prepared(
     update(_SESSION)
     .where(*_LIVE_SESSION)
     .values(last_seen_at=bindparam("seen_at"))
-    .returning(_SESSION.c.user_id)
+    .returning(*_RETURNED)
 )
 _ADD_REFRESH = Prepared(insert(_TOKEN), insert=_REFRESH_COLUMNS)
 # The rotation as one statement, for PostgreSQL, where each statement of a unit costs a round
@@ -99,10 +108,13 @@ _ROTATE_AT_ONCE = Prepared(
               AND s.ended_at IS NULL AND s.expires_at > :now AND u.is_active
             FOR UPDATE OF t, s
         ), slid AS (
-            UPDATE session SET last_seen_at = :seen_at, expires_at = :new_expiry
+            UPDATE session SET last_seen_at = :seen_at, expires_at = LEAST(
+                :new_expiry, session.created_at + make_interval(secs => :absolute)
+            )
             FROM target
             WHERE session.id = target.session_id AND session.ended_at IS NULL
-            RETURNING session.id, session.user_id, target.token_id
+            RETURNING session.id, session.user_id, session.created_at, session.auth_time,
+                session.amr, session.expires_at, target.token_id
         ), spent AS (
             UPDATE refresh_token SET rotated_at = :spent_at
             FROM slid
@@ -110,12 +122,19 @@ _ROTATE_AT_ONCE = Prepared(
             RETURNING refresh_token.session_id
         ), added AS (
             INSERT INTO refresh_token (session_id, token_hash, created_at, expires_at)
-            SELECT session_id, :new_hash, :now, :token_expiry FROM spent
+            SELECT slid.id, :new_hash, :now, LEAST(:token_expiry, slid.expires_at)
+            FROM slid JOIN spent ON spent.session_id = slid.id
         )
-        SELECT slid.user_id, slid.id AS session_id
+        SELECT slid.user_id, slid.id AS session_id, slid.created_at, slid.auth_time, slid.amr
         FROM slid JOIN spent ON spent.session_id = slid.id
         """
-    ).columns(user_id=Integer, session_id=Uuid)
+    ).columns(
+        user_id=Integer,
+        session_id=Uuid,
+        created_at=UTCDateTime,
+        auth_time=UTCDateTime,
+        amr=String,
+    )
 )
 _FIND = (
     select(
@@ -144,6 +163,7 @@ class TokenPair:
 class Lifetimes:
     refresh: int
     rotate: bool
+    absolute: int = 2_592_000  # seconds from log-in to the session's end, however active
 
 
 class _Unusable(Exception):
@@ -152,21 +172,53 @@ class _Unusable(Exception):
 
 async def open_token_session(
     db: Database, codec: TokenCodec, user_id: int, lifetimes: Lifetimes, *,
-    now: datetime, user_agent: str, ip: str,
+    now: datetime, user_agent: str, ip: str, amr: str = "pwd",
 ) -> TokenPair:  # fmt: skip
     """Log `user_id` in on a new token session: an access token and a refresh token."""
-    session, _ = session_row(
-        user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent, ip=ip
+    opening = TokenSessionOpening(
+        user_id, lifetimes, now=now, user_agent=user_agent, ip=ip, amr=amr
     )
-    refresh, refresh_row = _new_refresh(session["id"], now, lifetimes.refresh)
+    await db.write(opening.insert)
+    return opening.pair(codec)
 
-    def work(connection: Connection) -> None:
-        INSERT_SESSION.run(connection, session)
-        _ADD_REFRESH.run(connection, refresh_row)
 
-    await db.write(work)
-    access = codec.issue_access(user_id, session["id"], now)
-    return TokenPair(access, refresh, codec.access_lifetime)
+class TokenSessionOpening:
+    """A new token session's rows, made outside a unit, inserted by `insert` inside one."""
+
+    def __init__(
+        self, user_id: int, lifetimes: Lifetimes, *, now: datetime, user_agent: str, ip: str,
+        amr: str = "pwd",
+    ) -> None:  # fmt: skip
+        self.user_id, self.now = user_id, now
+        self.session, _ = session_row(
+            user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent,
+            ip=ip, absolute=lifetimes.absolute, amr=amr,
+        )  # fmt: skip
+        self.refresh, refresh_row = _new_refresh(self.session["id"], now, lifetimes.refresh)
+        # The refresh token ends with its session: both capped by the absolute deadline.
+        self._refresh_row = {**refresh_row, "expires_at": self.session["expires_at"]}
+
+    def insert(self, connection: Connection) -> None:
+        INSERT_SESSION.run(connection, self.session)
+        _ADD_REFRESH.run(connection, self._refresh_row)
+
+    def pair(self, codec: TokenCodec) -> "TokenPair":
+        return issue_pair(
+            codec, self.user_id, self.session["id"], self.refresh, self.now,
+            self.session["expires_at"], auth_time=self.now, amr=self.session["amr"],
+        )  # fmt: skip
+
+
+def issue_pair(
+    codec: TokenCodec, user_id: int, session_id: uuid.UUID, refresh: str | None,
+    now: datetime, not_after: datetime, *, auth_time: datetime | None, amr: str | None,
+) -> TokenPair:  # fmt: skip
+    """An access token for the session (expiring by `not_after` at the latest) and `refresh`."""
+    access, expires_at = codec.issue_access(
+        user_id, session_id, now, not_after=not_after, auth_time=auth_time,
+        amr=(amr or "pwd").split(),
+    )  # fmt: skip
+    return TokenPair(access, refresh, expires_at - int(now.timestamp()))
 
 
 async def refresh_tokens(
@@ -186,9 +238,9 @@ async def refresh_tokens(
         new_refresh, new_row = _new_refresh(None, now, lifetimes.refresh)
         params.update(spent_at=now, new_expiry=new_row["expires_at"])
 
-    def work(connection: Connection) -> tuple[int, uuid.UUID]:
+    def work(connection: Connection) -> tuple[Row[Any], uuid.UUID, datetime]:
         if new_row is not None and connection.dialect.name == "postgresql":
-            return _rotate_at_once(connection, params, new_row)
+            return _rotate_at_once(connection, params, new_row, lifetimes.absolute)
         found = (_SPEND if new_row else _PEEK).run(connection, params)
         if not found:
             raise _Unusable()
@@ -196,30 +248,44 @@ async def refresh_tokens(
         live = (_SLIDE if new_row else _TOUCH).run(connection, {**params, "sid": session_id})
         if not live:
             raise _Unusable()  # the rollback un-spends the token
+        cap = deadline(live[0].created_at, lifetimes.absolute)
         if new_row is not None:
-            _ADD_REFRESH.run(connection, {**new_row, "session_id": session_id})
-        return live[0].user_id, session_id
+            if new_row["expires_at"] > cap:
+                _CAP.run(connection, {"sid": session_id, "cap": cap})
+            expires_at = min(new_row["expires_at"], cap)
+            _ADD_REFRESH.run(
+                connection, {**new_row, "session_id": session_id, "expires_at": expires_at}
+            )
+        return live[0], session_id, cap
 
     try:
-        user_id, session_id = await db.write(work, single_statement=new_row is not None)
+        session, session_id, cap = await db.write(work, single_statement=new_row is not None)
     except _Unusable:
         await _refuse(db, token_hash, now)
         raise TokenInvalid() from None  # unusable a moment ago, usable now: a race; retry
-    access = codec.issue_access(user_id, session_id, now)
-    return TokenPair(access, new_refresh, codec.access_lifetime)
+    return issue_pair(
+        codec, session.user_id, session_id, new_refresh, now, cap,
+        auth_time=session.auth_time or session.created_at, amr=session.amr,
+    )  # fmt: skip
 
 
 def _rotate_at_once(
-    connection: Connection, params: dict[str, Any], new_row: dict[str, Any]
-) -> tuple[int, uuid.UUID]:
-    """Spend, slide and add the next token in one statement (PostgreSQL)."""
+    connection: Connection, params: dict[str, Any], new_row: dict[str, Any], absolute: int
+) -> tuple[Row[Any], uuid.UUID, datetime]:
+    """Spend, slide and add the next token in one statement (PostgreSQL); like the units of
+    `refresh_tokens`, never past the session's absolute deadline."""
     found = _ROTATE_AT_ONCE.run(
         connection,
-        {**params, "new_hash": new_row["token_hash"], "token_expiry": new_row["expires_at"]},
+        {
+            **params,
+            "new_hash": new_row["token_hash"],
+            "token_expiry": new_row["expires_at"],
+            "absolute": absolute,
+        },
     )
     if not found:
         raise _Unusable()  # nothing was spent: the statement changes all or nothing
-    return found[0].user_id, found[0].session_id
+    return found[0], found[0].session_id, deadline(found[0].created_at, absolute)
 
 
 async def _refuse(db: Database, token_hash: str, now: datetime) -> None:
@@ -255,6 +321,24 @@ async def logout(db: Database, token: str, user_id: int, current: uuid.UUID, now
     if found.user_id != user_id:
         raise Forbidden()
     await _end_sessions(db, {found.session_id, current}, now)
+
+
+async def revoke(db: Database, codec: TokenCodec, token: str, now: datetime) -> None:
+    """RFC 7009: end the session of a refresh or access token; nothing for any other text.
+
+    Holding a token is the proof: whoever could use it may also end it. An expired access
+    token no longer proves anything and ends nothing.
+    """
+    if is_refresh_shaped(token):
+        found = await _find_token(db, token)
+        session_id = found.session_id if found is not None else None
+    else:
+        try:
+            session_id = codec.decode_access(token, now).session_id
+        except (TokenInvalid, TokenExpired):
+            session_id = None
+    if session_id is not None:
+        await _end_sessions(db, [session_id], now)
 
 
 async def check_access(

@@ -52,11 +52,14 @@ def _only_value(conn: HTTPConnection, name: str) -> str | None:
     return values.pop() if len(values) == 1 else None
 
 
-def set_session_cookies(response: Response, conn: HTTPConnection, session_secret: str) -> None:
+def set_session_cookies(
+    response: Response, conn: HTTPConnection, session_secret: str, *, max_age: int | None = None
+) -> None:
+    """Set both cookies; `max_age` (seconds) when the session ends sooner than a cookie's age."""
     settings: Settings = conn.app.state.settings
     secure = settings.cookie_secure or conn.app.state.clients.is_https(conn)
     common = {
-        "max_age": settings.session_cookie_age,
+        "max_age": min(settings.session_cookie_age, max_age or settings.session_cookie_age),
         "path": "/",
         "domain": settings.cookie_domain,
         "secure": secure,
@@ -85,10 +88,12 @@ def clear_session_cookies(response: Response, conn: HTTPConnection) -> None:
         )
 
 
-def queue_session_cookies(conn: HTTPConnection, session_secret: str) -> None:
+def queue_session_cookies(
+    conn: HTTPConnection, session_secret: str, *, max_age: int | None = None
+) -> None:
     """Re-set the cookies on this request's response, whatever the route returns."""
     carrier = Response()
-    set_session_cookies(carrier, conn, session_secret)
+    set_session_cookies(carrier, conn, session_secret, max_age=max_age)
     pending = conn.scope.setdefault("state", {}).setdefault(PENDING_HEADERS, [])
     pending.extend(h for h in carrier.raw_headers if h[0] == b"set-cookie")
 

@@ -1,0 +1,138 @@
+"""The second step of a log-in: an `mfa_token` that a second factor redeems, once.
+
+The token (256 random bits, stored as its SHA-256) stands for one passed password check: it
+is bound to that user, to the log-in route it came through, and to the password hash that was
+checked (a password change voids it); it lives a few minutes, finishes one log-in, and after
+a few wrong codes it is spent too, so that the password must be proven again.
+"""
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, delete, insert, select, update
+
+from authgate.accounts.models import User
+from authgate.db import Database
+from authgate.mfa import service
+from authgate.mfa.errors import MfaCodeRejected
+from authgate.mfa.models import MfaChallenge
+from authgate.security.keystore import KeyCipher
+
+CHALLENGE, USER = MfaChallenge.__table__, User.__table__
+MAX_FAILURES = 5
+TOKEN_MAX_LENGTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Passed:
+    """A finished log-in: whose, and through which route (`cookie`, `token`, `oauth2`)."""
+
+    user_id: int
+    kind: str
+    method: str  # "otp" | "recovery"
+
+
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+async def challenge_if_enrolled(
+    db: Database, user_id: int, kind: str, now: datetime, lifetime: int
+) -> str | None:
+    """An `mfa_token` when the user has a second factor on; None when the password suffices."""
+    token = secrets.token_urlsafe(32)
+
+    def work(connection: Connection) -> bool:
+        if not service.is_enrolled(connection, user_id):
+            return False
+        password_hash = connection.execute(
+            select(USER.c.password_hash).where(USER.c.id == user_id)
+        ).scalar_one()
+        connection.execute(delete(CHALLENGE).where(CHALLENGE.c.expires_at <= now))
+        connection.execute(
+            insert(CHALLENGE).values(
+                token_hash=_hash(token), user_id=user_id, kind=kind,
+                password_fingerprint=_hash(password_hash), created_at=now,
+                expires_at=now + timedelta(seconds=lifetime), used_at=None, failures=0,
+            )
+        )  # fmt: skip
+        return True
+
+    return token if await db.write(work) else None
+
+
+async def challenged_username(db: Database, token: str, now: datetime) -> str | None:
+    """The username of a live challenge (for the log-in limits), None for any other token."""
+    if not token or len(token) > TOKEN_MAX_LENGTH:
+        return None
+    return await db.read(lambda connection: _live(connection, _hash(token), now))
+
+
+def _live(connection: Connection, token_hash: str, now: datetime) -> Any:
+    return connection.execute(
+        select(USER.c.username)
+        .join(CHALLENGE, CHALLENGE.c.user_id == USER.c.id)
+        .where(
+            CHALLENGE.c.token_hash == token_hash,
+            CHALLENGE.c.used_at.is_(None),
+            CHALLENGE.c.expires_at > now,
+        )
+    ).scalar()
+
+
+async def finish(
+    db: Database, cipher: KeyCipher, token: str, *, code: str | None, recovery_code: str | None,
+    now: datetime,
+) -> Passed:  # fmt: skip
+    """Redeem `token` with a TOTP code or a recovery code; MfaCodeRejected otherwise."""
+    if not token or len(token) > TOKEN_MAX_LENGTH:
+        raise MfaCodeRejected()
+    token_hash = _hash(token)
+
+    def work(connection: Connection) -> Passed | None:
+        found = _challenge(connection, token_hash, now)
+        if found is None:
+            return None
+        if code is not None:
+            ok, method = service.accept_totp(connection, cipher, found.user_id, code, now), "otp"
+        else:
+            ok = service.accept_recovery_code(connection, found.user_id, recovery_code or "", now)
+            method = "recovery"
+        spent = CHALLENGE.c.token_hash == token_hash, CHALLENGE.c.used_at.is_(None)
+        if not ok:
+            failures = found.failures + 1
+            values: dict[str, Any] = {"failures": failures}
+            if failures >= MAX_FAILURES:
+                values["used_at"] = now
+            connection.execute(update(CHALLENGE).where(*spent).values(**values))
+            return None
+        # Compare-and-set: of two requests finishing one challenge, one wins.
+        if not connection.execute(update(CHALLENGE).where(*spent).values(used_at=now)).rowcount:
+            raise MfaCodeRejected()  # rolls the code's use back
+        return Passed(found.user_id, found.kind, method)
+
+    passed = await db.write(work)
+    if passed is None:
+        raise MfaCodeRejected()
+    return passed
+
+
+def _challenge(connection: Connection, token_hash: str, now: datetime) -> Any:
+    """The live challenge, if the password it checked is still the user's and they are active."""
+    row = connection.execute(
+        select(CHALLENGE, USER.c.password_hash, USER.c.is_active)
+        .join(USER, USER.c.id == CHALLENGE.c.user_id)
+        .where(CHALLENGE.c.token_hash == token_hash)
+    ).first()
+    if (
+        row is None
+        or row.used_at is not None
+        or row.expires_at <= now
+        or not row.is_active
+        or row.password_fingerprint != _hash(row.password_hash)
+    ):
+        return None
+    return row

@@ -1,0 +1,45 @@
+"""Pydantic shapes of the second-factor routes."""
+
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+Code = Annotated[str, Field(min_length=1, max_length=64)]
+
+
+class TotpSetupRead(BaseModel):
+    """A pending TOTP secret: show the QR code (or the secret) to the user's authenticator app,
+    then confirm with a first code."""
+
+    secret: str
+    otpauth_uri: str
+    qr_svg: str
+
+
+class CodeInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: Code
+
+
+class RecoveryCodes(BaseModel):
+    """Ten single-use codes, shown this once: each finishes one log-in without the app."""
+
+    recovery_codes: list[str]
+
+
+class MfaLogin(BaseModel):
+    """The second step of a log-in: the `mfa_token` of `mfa_required`, and a TOTP code or a
+    recovery code."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mfa_token: Annotated[str, Field(min_length=1, max_length=200)]
+    code: Code | None = None
+    recovery_code: Code | None = None
+
+    @model_validator(mode="after")
+    def one_factor(self) -> "MfaLogin":
+        if (self.code is None) == (self.recovery_code is None):
+            raise ValueError("send either code or recovery_code")
+        return self

@@ -1,0 +1,1 @@
+"""Passkeys (WebAuthn): register authenticators on an account, log in with them."""

@@ -1,0 +1,13 @@
+"""Refusals of the passkeys domain."""
+
+from authgate.errors import AppError, InvalidCredentials
+
+
+class PasskeyInvalid(AppError):
+    """A registration the authenticator's answer does not prove (or an old challenge)."""
+
+    status, code = 400, "passkey_invalid"
+
+
+class PasskeyRejected(InvalidCredentials):
+    """A passkey log-in that does not verify: a failed log-in like a wrong password."""

@@ -1,0 +1,102 @@
+"""/account/mfa routes (a TOTP factor and recovery codes) and the log-in's second step."""
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from authgate.accounts import service as accounts
+from authgate.accounts.policy import username_key
+from authgate.accounts.schemas import UserRead
+from authgate.accounts.snapshot import AuthUser
+from authgate.bodies import parse_body
+from authgate.browser.schemas import LoginResult
+from authgate.handlers import language_of
+from authgate.i18n import translate
+from authgate.mfa import challenge, service
+from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpSetupRead
+from authgate.openapi import form_or_json, responses
+from authgate.routers.browser import open_cookie_session
+from authgate.routers.tokens import open_tokens
+from authgate.sessions.dependencies import CurrentUser, RecentSession
+from authgate.sessions.schemas import OAuth2Token, TokenLogin
+
+router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413))
+
+
+@router.post("/mfa/totp", response_model=TotpSetupRead, responses=responses(401, 403, 409))
+async def start_totp(request: Request, user: CurrentUser) -> TotpSetupRead:
+    """Start setting up a TOTP authenticator: a pending secret, its otpauth URI and QR code."""
+    state = request.app.state
+    setup = await service.start_totp(
+        state.db, state.totp_cipher, user.id, user.username, state.clock()
+    )
+    return TotpSetupRead(secret=setup.secret, otpauth_uri=setup.otpauth_uri, qr_svg=setup.qr_svg)
+
+
+@router.post(
+    "/mfa/totp/confirm", response_model=RecoveryCodes, responses=responses(400, 401, 403, 409, 422)
+)
+async def confirm_totp(data: CodeInput, request: Request, user: CurrentUser) -> RecoveryCodes:
+    """Turn TOTP on with a first code from the app; answers ten single-use recovery codes."""
+    state = request.app.state
+    cipher, now = state.totp_cipher, state.clock()
+    codes = await state.db.write(lambda c: service.confirm_totp(c, cipher, user.id, data.code, now))
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.delete("/mfa/totp", status_code=204, responses=responses(400, 401, 403))
+async def disable_totp(request: Request, principal: RecentSession) -> Response:
+    """Turn TOTP off (needs a recent authentication): log-in asks for the password alone
+    again; recovery codes are deleted."""
+    user_id = principal.user.id
+    await request.app.state.db.write(lambda c: service.disable_totp(c, user_id))
+    return Response(status_code=204)
+
+
+@router.post(
+    "/mfa/recovery-codes", response_model=RecoveryCodes, responses=responses(400, 401, 403)
+)
+async def regenerate_recovery_codes(request: Request, principal: RecentSession) -> RecoveryCodes:
+    """Replace all your recovery codes with ten new ones (needs a recent authentication)."""
+    now, user_id = request.app.state.clock(), principal.user.id
+    codes = await request.app.state.db.write(
+        lambda c: service.regenerate_recovery_codes(c, user_id, now)
+    )
+    return RecoveryCodes(recovery_codes=codes)
+
+
+@router.post(
+    "/login/mfa",
+    response_model=LoginResult | TokenLogin | OAuth2Token,
+    response_model_exclude_none=True,
+    openapi_extra=form_or_json(MfaLogin),
+    responses=responses(401, 413, 415, 422, 429),
+)
+async def login_mfa(request: Request, response: Response) -> Any:
+    """Finish a log-in that answered `mfa_required`: its `mfa_token` and a TOTP or recovery
+    code; answers as the route the password went to would have (cookies or tokens)."""
+    data = await parse_body(request, MfaLogin)
+    state = request.app.state
+    now = state.clock()
+    username = await challenge.challenged_username(state.db, data.mfa_token, now) or ""
+    # Wrong codes count against the log-in limit of the account, like wrong passwords.
+    async with state.limits.login_attempt(username_key(username), state.clients.client_ip(request)):
+        passed = await challenge.finish(
+            state.db, state.totp_cipher, data.mfa_token, code=data.code,
+            recovery_code=data.recovery_code, now=now,
+        )  # fmt: skip
+    message = translate("login_success", language_of(request))
+    # RFC 8176: a password and a one-time code; a recovery code is a second factor too.
+    amr = "pwd otp mfa" if passed.method == "otp" else "pwd mfa"
+    if passed.kind == "cookie":
+        user = AuthUser.of(await state.db.read(lambda c: accounts.get_user(c, passed.user_id)))
+        await open_cookie_session(request, response, user, amr)
+        return LoginResult(message=message, user=UserRead.model_validate(user))
+    pair = await open_tokens(request, passed.user_id, amr)
+    if passed.kind == "oauth2":
+        return OAuth2Token(
+            access_token=pair.access, refresh_token=pair.refresh, expires_in=pair.expires_in
+        )
+    return TokenLogin(
+        message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
+    )

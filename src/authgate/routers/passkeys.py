@@ -1,0 +1,110 @@
+"""/account/passkeys routes: register, list and delete passkeys, and log in with one."""
+
+import uuid
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Request, Response
+
+from authgate.accounts import service as accounts
+from authgate.accounts.policy import username_key
+from authgate.accounts.schemas import UserRead
+from authgate.accounts.snapshot import AuthUser
+from authgate.bodies import parse_body
+from authgate.browser.schemas import LoginResult
+from authgate.errors import NotFound
+from authgate.handlers import language_of
+from authgate.i18n import translate
+from authgate.openapi import form_or_json, responses
+from authgate.passkeys import service
+from authgate.passkeys.schemas import PasskeyLoginRequest, PasskeyRead, PasskeyRegistration
+from authgate.routers.browser import open_cookie_session
+from authgate.routers.tokens import open_tokens
+from authgate.sessions.dependencies import CurrentUser, RecentSession
+from authgate.sessions.schemas import TokenLogin
+
+router = APIRouter(prefix="/account/passkeys", tags=["passkeys"], responses=responses(413))
+PasskeyId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
+
+
+@router.post("/register/options", responses=responses(401, 403))
+async def registration_options(request: Request, principal: RecentSession) -> dict[str, Any]:
+    """Options for `navigator.credentials.create()` (needs a recent authentication)."""
+    state = request.app.state
+    return await service.registration_options(
+        state.db, state.passkeys, principal.user, state.clock()
+    )
+
+
+@router.post(
+    "/register",
+    status_code=201,
+    response_model=PasskeyRead,
+    openapi_extra=form_or_json(PasskeyRegistration),
+    responses=responses(400, 401, 403, 413, 415, 422),
+)
+async def register(request: Request, principal: RecentSession) -> PasskeyRead:
+    """Store a new passkey from the authenticator's answer to the registration options."""
+    data = await parse_body(request, PasskeyRegistration, forms=False)
+    state = request.app.state
+    row = await service.register(
+        state.db, state.passkeys, principal.user.id, data.credential, data.name, state.clock()
+    )
+    return PasskeyRead.model_validate(row)
+
+
+@router.get("", response_model=list[PasskeyRead], responses=responses(401))
+async def list_passkeys(request: Request, user: CurrentUser) -> list[PasskeyRead]:
+    """Your passkeys, oldest first."""
+    rows = await request.app.state.db.read(lambda c: service.list_passkeys(c, user.id))
+    return [PasskeyRead.model_validate(row) for row in rows]
+
+
+@router.delete("/{passkey_id}", status_code=204, responses=responses(401, 403, 404, 422))
+async def delete_passkey(
+    passkey_id: PasskeyId, request: Request, principal: RecentSession
+) -> Response:
+    """Delete one of your passkeys (needs a recent authentication); anyone else's is 404."""
+    try:
+        wanted = uuid.UUID(passkey_id)
+    except ValueError:
+        raise NotFound() from None
+    user_id = principal.user.id
+    if not await request.app.state.db.write(lambda c: service.delete_passkey(c, user_id, wanted)):
+        raise NotFound()
+    return Response(status_code=204)
+
+
+@router.post("/login/options", responses=responses(429))
+async def authentication_options(request: Request) -> dict[str, Any]:
+    """Options for `navigator.credentials.get()`: any passkey of this site may answer."""
+    state = request.app.state
+    await state.limits.hit_login_ip(state.clients.client_ip(request))
+    return await service.authentication_options(state.db, state.passkeys, state.clock())
+
+
+@router.post(
+    "/login",
+    response_model=TokenLogin | LoginResult,
+    openapi_extra=form_or_json(PasskeyLoginRequest),
+    responses=responses(401, 413, 415, 422, 429),
+)
+async def login(request: Request, response: Response) -> Any:
+    """Log in with a passkey: tokens, or a cookie session with `"session": "cookie"`."""
+    data = await parse_body(request, PasskeyLoginRequest, forms=False)
+    state = request.app.state
+    username = await service.credential_owner(state.db, data.credential) or ""
+    async with state.limits.login_attempt(username_key(username), state.clients.client_ip(request)):
+        passed = await service.authenticate(
+            state.db, state.passkeys, data.credential, state.clock()
+        )
+    # RFC 8176: a hardware-bound key; with user verification (PIN, biometrics) two factors.
+    amr = "hwk user mfa" if passed.user_verified else "hwk user"
+    message = translate("login_success", language_of(request))
+    if data.session == "cookie":
+        user = AuthUser.of(await state.db.read(lambda c: accounts.get_user(c, passed.user_id)))
+        await open_cookie_session(request, response, user, amr)
+        return LoginResult(message=message, user=UserRead.model_validate(user))
+    pair = await open_tokens(request, passed.user_id, amr)
+    return TokenLogin(
+        message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
+    )

@@ -1,0 +1,139 @@
+"""Passkeys through HTTP, with a software authenticator: register, list, log in, delete."""
+
+import jwt
+import pytest
+
+from tests.bearer import bearer, create_account, token_login
+from tests.helpers import csrf_headers
+from tests.passkeys.authenticator import SoftAuthenticator
+
+ORIGIN = "https://app.example.com"
+RP_ID = "example.com"
+
+
+@pytest.fixture
+def settings(make_settings):
+    return make_settings(
+        rate_limit_enabled=False, webauthn_rp_id=RP_ID, webauthn_origins=ORIGIN,
+        access_token_lifetime=3600,
+    )  # fmt: skip
+
+
+@pytest.fixture
+async def alice(client):
+    await create_account(client)
+    return bearer((await token_login(client))["access"])
+
+
+async def register(client, headers, authenticator, name="Laptop"):
+    options = (await client.post("/account/passkeys/register/options", headers=headers)).json()
+    credential = authenticator.create(options)
+    return await client.post(
+        "/account/passkeys/register", json={"credential": credential, "name": name},
+        headers=headers,
+    )  # fmt: skip
+
+
+async def passkey_login(client, authenticator, **extra):
+    options = (await client.post("/account/passkeys/login/options")).json()
+    credential = authenticator.get(options, RP_ID)
+    return await client.post("/account/passkeys/login", json={"credential": credential, **extra})
+
+
+async def test_register_list_and_log_in_with_tokens(client, alice):
+    authenticator = SoftAuthenticator(ORIGIN)
+    options = (await client.post("/account/passkeys/register/options", headers=alice)).json()
+    assert options["rp"] == {"id": RP_ID, "name": "authgate"}
+    assert options["authenticatorSelection"]["residentKey"] == "required"
+    registered = await register(client, alice, authenticator)
+    assert registered.status_code == 201, registered.text
+    assert registered.json()["name"] == "Laptop"
+    listed = (await client.get("/account/passkeys", headers=alice)).json()
+    assert [p["id"] for p in listed] == [registered.json()["id"]]
+    response = await passkey_login(client, authenticator)
+    assert response.status_code == 200, response.text
+    claims = jwt.decode(response.json()["access"], options={"verify_signature": False})
+    assert claims["amr"] == ["hwk", "user", "mfa"]
+    listed = (await client.get("/account/passkeys", headers=alice)).json()
+    assert listed[0]["last_used_at"] is not None
+
+
+async def test_log_in_with_a_cookie_session(client, alice, new_client):
+    authenticator = SoftAuthenticator(ORIGIN)
+    await register(client, alice, authenticator)
+    browser = new_client()
+    response = await passkey_login(browser, authenticator, session="cookie")
+    assert response.json()["user"]["username"] == "alice"
+    assert (await browser.get("/account/me")).status_code == 200
+    me = await browser.patch("/account/me", json={"first_name": "A"}, headers=csrf_headers(browser))
+    assert me.status_code == 200
+
+
+async def test_a_challenge_answers_once_and_a_replayed_signature_fails(client, alice):
+    authenticator = SoftAuthenticator(ORIGIN)
+    await register(client, alice, authenticator)
+    options = (await client.post("/account/passkeys/login/options")).json()
+    credential = authenticator.get(options, RP_ID)
+    first = await client.post("/account/passkeys/login", json={"credential": credential})
+    assert first.status_code == 200
+    again = await client.post("/account/passkeys/login", json={"credential": credential})
+    assert (again.status_code, again.json()["code"]) == (401, "invalid_credentials")
+
+
+async def test_wrong_origin_unknown_key_and_cloned_counter_fail(client, alice):
+    authenticator = SoftAuthenticator(ORIGIN)
+    await register(client, alice, authenticator)
+    phishing = SoftAuthenticator("https://evil.example.net", keys=authenticator.keys)
+    assert (await passkey_login(client, phishing)).status_code == 401
+    stranger = SoftAuthenticator(ORIGIN)
+    await register(client, alice, stranger)
+    stranger.keys = {b"x" * 32: next(iter(stranger.keys.values()))}
+    assert (await passkey_login(client, stranger)).status_code == 401
+    assert (await passkey_login(client, authenticator)).status_code == 200
+    authenticator.counter -= 1  # a clone signs with a counter already seen
+    assert (await passkey_login(client, authenticator)).status_code == 401
+
+
+async def test_registration_is_checked(client, alice):
+    authenticator = SoftAuthenticator("https://evil.example.net")
+    response = await register(client, alice, authenticator)
+    assert (response.status_code, response.json()["code"]) == (400, "passkey_invalid")
+    garbage = {"credential": {"response": {"clientDataJSON": "!!"}}}
+    response = await client.post("/account/passkeys/register", json=garbage, headers=alice)
+    assert (response.status_code, response.json()["code"]) == (400, "passkey_invalid")
+    response = await client.post("/account/passkeys/login", json=garbage)
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_credentials")
+
+
+async def test_registering_and_deleting_need_a_recent_authentication(client, alice, clock):
+    authenticator = SoftAuthenticator(ORIGIN)
+    passkey = (await register(client, alice, authenticator)).json()
+    clock.advance(301)
+    response = await client.post("/account/passkeys/register/options", headers=alice)
+    assert response.json()["code"] == "reauthentication_required"
+    response = await client.delete(f"/account/passkeys/{passkey['id']}", headers=alice)
+    assert response.json()["code"] == "reauthentication_required"
+    fresh = bearer((await token_login(client))["access"])
+    for wrong in ("not-a-uuid", "00000000-0000-0000-0000-000000000000"):
+        assert (await client.delete(f"/account/passkeys/{wrong}", headers=fresh)).status_code == 404
+    response = await client.delete(f"/account/passkeys/{passkey['id']}", headers=fresh)
+    assert response.status_code == 204
+    assert (await passkey_login(client, authenticator)).status_code == 401
+
+
+async def test_someone_elses_passkey_cannot_be_deleted(client, alice):
+    passkey = (await register(client, alice, SoftAuthenticator(ORIGIN))).json()
+    await create_account(client, "bob")
+    bob = bearer((await token_login(client, "bob"))["access"])
+    response = await client.delete(f"/account/passkeys/{passkey['id']}", headers=bob)
+    assert response.status_code == 404
+
+
+def test_the_origins_setting_is_checked(tmp_path):
+    from authgate import Settings
+
+    settings = Settings(data_dir=tmp_path, webauthn_origins="https://App.example.com:443")
+    assert settings.effective_webauthn_origins == ["https://app.example.com"]
+    assert Settings(data_dir=tmp_path).effective_webauthn_origins == ["https://localhost"]
+    with pytest.raises(ValueError, match="AUTHGATE_WEBAUTHN_ORIGINS"):
+        Settings(data_dir=tmp_path, webauthn_origins="https://app.example.com/login")
