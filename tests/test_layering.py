@@ -9,8 +9,9 @@ PACKAGE = Path(__file__).parent.parent / "src" / "authgate"
 INFRASTRUCTURE = (
     "settings", "db", "errors", "i18n", "security", "changes", "hostfeed", "sqlite", "units",
     "origin", "schemas", "net", "bodies", "openapi", "middleware", "handlers", "migrate",
+    "logs", "metrics", "observe",
 )  # fmt: skip
-DOMAINS = ("accounts", "sessions", "items", "admin", "cors", "browser")
+DOMAINS = ("audit", "accounts", "sessions", "items", "admin", "cors", "browser")
 TOP = ("routers", "compose", "app", "cli")
 WEB = ("fastapi", "starlette")
 
@@ -57,6 +58,12 @@ def test_accounts_import_nothing_above_them(module):
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if first(m) in DOMAINS))
 def test_domains_import_no_router_and_no_composition(module):
     assert not internal(MODULES[module]) & set(TOP)
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if first(m) == "audit"))
+def test_audit_imports_no_other_domain(module):
+    # Every domain records its events through it: it sits just above the infrastructure.
+    assert not internal(MODULES[module]) & ({*DOMAINS, *TOP} - {"audit"})
 
 
 @pytest.mark.parametrize(

@@ -3,11 +3,13 @@ the command line alike."""
 
 from dataclasses import dataclass
 
+from authgate.audit.trail import AuditTrail
 from authgate.changes import ChangeFeed
 from authgate.cors.registry import OriginRegistry
 from authgate.db import Database, is_sqlite_url
 from authgate.feeds import PostgresFeed, RedisFeed
 from authgate.hostfeed import HostFeed
+from authgate.metrics import Metrics
 from authgate.net import ClientResolver
 from authgate.security.keyring import KeyRing
 from authgate.security.keys import load_secret_key
@@ -31,6 +33,8 @@ class Services:
     clients: ClientResolver
     cors: OriginRegistry
     limits: Limits
+    audit: AuditTrail
+    metrics: Metrics
 
     async def close(self) -> None:
         self.hasher.close()
@@ -66,4 +70,6 @@ def build(settings: Settings) -> Services:
         clients=ClientResolver(settings.trusted_proxies),
         cors=OriginRegistry(settings, db),
         limits=Limits(settings),
+        audit=AuditTrail(db, settings.audit_retention_days),
+        metrics=Metrics(),
     )

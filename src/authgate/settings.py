@@ -76,6 +76,10 @@ class Settings(BaseSettings):
     rate_limit_signup: str = "20/hour"
     rate_limit_password_reset: str = "5/hour"
 
+    audit_retention_days: int = Field(90, ge=1)
+    # None: text on a terminal, JSON lines otherwise (a log collector).
+    log_format: Literal["json", "text"] | None = None
+
     @field_validator(
         "trusted_proxies",
         "cors_origins",

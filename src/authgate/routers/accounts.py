@@ -2,10 +2,12 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from authgate.accounts import service as accounts
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
+from authgate.audit import service as audit
+from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import parse_body
 from authgate.handlers import language_of
 from authgate.i18n import translate
@@ -13,7 +15,12 @@ from authgate.openapi import form_or_json, responses
 from authgate.routers.credentials import register_request
 from authgate.schemas import Message
 from authgate.sessions import service as sessions
-from authgate.sessions.dependencies import CurrentSession, CurrentUser, current_user
+from authgate.sessions.dependencies import (
+    CurrentSession,
+    CurrentUser,
+    current_user,
+    event_context,
+)
 
 router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -62,7 +69,7 @@ async def change_password(
     await sessions.change_password(
         state.db, state.hasher, principal.user.id, data.old_password, data.new_password,
         keep=principal.session.id, now=state.clock(),
-        min_length=state.settings.password_min_length,
+        min_length=state.settings.password_min_length, context=event_context(request),
     )  # fmt: skip
     return Message(message=translate("password_changed", language_of(request)))
 
@@ -72,5 +79,20 @@ async def change_password(
 )
 async def delete_account(user_id: UserId, request: Request, user: CurrentUser) -> Response:
     """Delete an account (yours, or any as admin) with its sessions and items."""
-    await request.app.state.db.write(lambda c: accounts.delete_account(c, user, user_id))
+    now, context = request.app.state.clock(), event_context(request)
+    await request.app.state.db.write(lambda c: sessions.delete_user(c, user, user_id, now, context))
     return Response(status_code=204)
+
+
+@router.get("/events", response_model=EventList, responses=responses(401, 422))
+async def my_events(
+    request: Request,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> EventList:
+    """Your own security events (log-ins, log-outs, password changes...), newest first."""
+    rows, next_cursor = await request.app.state.db.read(
+        lambda c: audit.page(c, limit, cursor, user_id=user.id)
+    )
+    return EventList(events=[EventRead.of(row) for row in rows], next=next_cursor)

@@ -10,7 +10,6 @@ this family revocation for years).
 
 import secrets
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,11 +17,19 @@ from typing import Any
 from sqlalchemy import Connection, Row, bindparam, exists, insert, select, update
 
 from authgate.accounts.models import User
+from authgate.audit import service as audit
+from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.db import Database
 from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.models import LoginSession, RefreshToken
-from authgate.sessions.service import INSERT_SESSION, end_sessions, hash_secret, session_row
+from authgate.sessions.service import (
+    INSERT_SESSION,
+    end_sessions,
+    hash_secret,
+    record_login,
+    session_row,
+)
 from authgate.sessions.store import SessionState, SessionStore
 from authgate.units import Prepared
 
@@ -99,7 +106,7 @@ class _Unusable(Exception):
 
 async def open_token_session(
     db: Database, codec: TokenCodec, user_id: int, lifetimes: Lifetimes, *,
-    now: datetime, user_agent: str, ip: str,
+    now: datetime, user_agent: str, ip: str, context: EventContext = NO_CONTEXT,
 ) -> TokenPair:  # fmt: skip
     """Log `user_id` in on a new token session: an access token and a refresh token."""
     session, _ = session_row(
@@ -110,6 +117,7 @@ async def open_token_session(
     def work(connection: Connection) -> None:
         INSERT_SESSION.run(connection, session)
         _ADD_REFRESH.run(connection, refresh_row)
+        record_login(connection, context, user_id, session["id"], "token")
 
     await db.write(work)
     access = codec.issue_access(user_id, session["id"], now)
@@ -117,8 +125,9 @@ async def open_token_session(
 
 
 async def refresh_tokens(
-    db: Database, codec: TokenCodec, token: str, lifetimes: Lifetimes, now: datetime
-) -> TokenPair:
+    db: Database, codec: TokenCodec, token: str, lifetimes: Lifetimes, now: datetime,
+    context: EventContext = NO_CONTEXT,
+) -> TokenPair:  # fmt: skip
     """A new access token (and, with rotation, a new refresh token) for a live refresh token.
 
     The usual case is one unit of work: spend the token, slide its session, add the next token.
@@ -148,19 +157,30 @@ async def refresh_tokens(
     try:
         user_id, session_id = await db.write(work)
     except _Unusable:
-        await _refuse(db, token_hash, now)
+        await _refuse(db, token_hash, now, context)
         raise TokenInvalid() from None  # unusable a moment ago, usable now: a race; retry
     access = codec.issue_access(user_id, session_id, now)
     return TokenPair(access, new_refresh, codec.access_lifetime)
 
 
-async def _refuse(db: Database, token_hash: str, now: datetime) -> None:
+async def _refuse(db: Database, token_hash: str, now: datetime, context: EventContext) -> None:
     """Raise the reason a refresh token cannot be used; a spent one ends its whole session."""
     found = await db.read(lambda connection: _find(connection, token_hash))
     if found is None:
         raise TokenInvalid()
     if found.rotated_at is not None:
-        await _end_sessions(db, [found.session_id], now)
+
+        def end_family(connection: Connection) -> None:
+            audit.record(
+                connection, EventType.REFRESH_REUSED, context,
+                user_id=found.user_id, session_id=found.session_id,
+            )  # fmt: skip
+            end_sessions(
+                connection, [found.session_id], now, context,
+                type=EventType.SESSION_ENDED, reason="refresh_reused",
+            )  # fmt: skip
+
+        await db.write(end_family)
         raise TokenReused()
     _check_usable(found, now)
 
@@ -172,14 +192,18 @@ def _check_usable(found: Row[Any], now: datetime) -> None:
         raise TokenExpired()
 
 
-async def logout(db: Database, token: str, user_id: int, current: uuid.UUID, now: datetime) -> None:
+async def logout(
+    db: Database, token: str, user_id: int, current: uuid.UUID, now: datetime,
+    context: EventContext = NO_CONTEXT,
+) -> None:  # fmt: skip
     """End the session of the caller's refresh token `token`, and the caller's own session."""
     found = await _find_token(db, token)
     if found is None:
         raise TokenInvalid()
     if found.user_id != user_id:
         raise Forbidden()
-    await _end_sessions(db, {found.session_id, current}, now)
+    wanted = list({found.session_id, current})
+    await db.write(lambda connection: end_sessions(connection, wanted, now, context))
 
 
 async def check_access(
@@ -250,8 +274,3 @@ async def _find_token(db: Database, token: str) -> Row[Any] | None:
 
 def _find(connection: Connection, token_hash: str) -> Row[Any] | None:
     return connection.execute(_FIND, {"hash": token_hash}).first()
-
-
-async def _end_sessions(db: Database, ids: Iterable[uuid.UUID], now: datetime) -> None:
-    wanted = list(ids)
-    await db.write(lambda connection: end_sessions(connection, wanted, now))
