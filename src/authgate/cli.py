@@ -1,6 +1,7 @@
 """The `authgate` command: serve, migrate, create-admin, keys, import-users, cors."""
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -10,6 +11,8 @@ import typer
 from pydantic import ValidationError
 
 from authgate.settings import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 if TYPE_CHECKING:
     from authgate.compose import Services
@@ -67,8 +70,14 @@ def serve(
     """Migrate the database, then serve the API with uvicorn."""
     import uvicorn
 
-    from authgate.serving import uvicorn_options
+    from authgate.logs import configure_logging
+    from authgate.serving import metrics_folder, uvicorn_options
 
+    settings = load_settings()
+    configure_logging(settings.log_format)
+    # Before any worker starts (and before this process imports prometheus-client): every
+    # worker then counts in the one folder, and a scrape of any worker sums them all.
+    os.environ[MULTIPROC_ENV] = str(metrics_folder(settings.data_dir))
     settings = prepared_settings()
     uvicorn.run(
         "authgate.app:create_served_app",

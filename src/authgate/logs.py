@@ -74,3 +74,5 @@ def configure_logging(wanted: Literal["json", "text"] | None, level: int = loggi
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
     root.setLevel(level)
+    # Which plugins alembic loads, at every start: noise.
+    logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

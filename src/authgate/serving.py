@@ -11,9 +11,11 @@ or sends megabytes of headers, holds a connection and its memory for as long as 
 
 import functools
 import json
+import shutil
 from asyncio import TimerHandle
 from dataclasses import dataclass
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any, Literal
 
 import httptools
@@ -42,7 +44,18 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": False,
         "server_header": False,
         "access_log": False,
+        # authgate.logs formats every logger's lines, uvicorn's included (one format).
+        "log_config": None,
     }
+
+
+def metrics_folder(data_dir: Path) -> Path:
+    """A fresh, empty folder for this server's workers' metrics: counts start at zero, and a
+    previous run's files (its pids may be reused) never add to them."""
+    folder = data_dir / "metrics"
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 @dataclass(frozen=True, slots=True)
