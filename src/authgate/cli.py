@@ -73,12 +73,17 @@ def serve(
     from authgate.logs import configure_logging
     from authgate.serving import metrics_folder, uvicorn_options
 
-    settings = load_settings()
-    configure_logging(settings.log_format)
-    # Before any worker starts (and before this process imports prometheus-client): every
-    # worker then counts in the one folder, and a scrape of any worker sums them all.
-    os.environ[MULTIPROC_ENV] = str(metrics_folder(settings.data_dir))
+    configure_logging(load_settings().log_format)
     settings = prepared_settings()
+    if workers > 1:
+        # Read by prometheus-client in each worker, a fresh process that imports it anew:
+        # every worker counts in the one folder, and a scrape of any sums them all. (One
+        # worker is this process, which counts in its own memory.)
+        try:
+            os.environ[MULTIPROC_ENV] = str(metrics_folder(settings.data_dir))
+        except OSError as exc:
+            typer.secho(f"authgate: cannot start: no metrics folder: {exc}", err=True, fg="red")
+            raise typer.Exit(2) from None
     uvicorn.run(
         "authgate.app:create_served_app",
         factory=True,

@@ -1,9 +1,10 @@
 """Prometheus metrics: HTTP requests by route template, log-ins, refreshes.
 
 With several workers, `authgate serve` points `PROMETHEUS_MULTIPROC_DIR` at a fresh folder
-before any worker starts; prometheus-client then keeps every worker's values in files there,
-and a scrape of any worker sums them all (`MultiProcessCollector`). Without it (one process,
-tests, an application embedding authgate) the values live in this app's own registry.
+before any worker starts; prometheus-client, imported anew by each worker, then keeps every
+worker's values in files there, and a scrape of any worker sums them all
+(`MultiProcessCollector`). Otherwise (one process, tests, an application embedding authgate)
+the values live in this app's own registry.
 
 Per request: one dictionary look-up for the label children, a counter increment and a
 histogram observation.
@@ -18,6 +19,7 @@ from prometheus_client import (
     Histogram,
     ProcessCollector,
     generate_latest,
+    values,
 )
 from prometheus_client.metrics_core import Metric
 from prometheus_client.multiprocess import MultiProcessCollector
@@ -32,6 +34,10 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 class Metrics:
     def __init__(self) -> None:
         self.directory = os.environ.get(MULTIPROC_ENV) or None
+        if self.directory and values.ValueClass is values.MutexValue:
+            # Set after prometheus-client was imported, which reads it once: it counts in
+            # memory, so this process's own registry is the truth.
+            self.directory = None
         self.registry = CollectorRegistry()
         if self.directory is None:
             ProcessCollector(registry=self.registry)

@@ -50,9 +50,9 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
 
 
 def metrics_folder(data_dir: Path) -> Path:
-    """A fresh, empty folder for this server's workers' metrics: counts start at zero, and a
-    previous run's files (its pids may be reused) never add to them."""
-    folder = data_dir / "metrics"
+    """A fresh, empty folder for the workers' metrics: counts start at zero, and a previous
+    run's files (its pids may be reused) never add to them."""
+    folder = (data_dir / "metrics").absolute()
     shutil.rmtree(folder, ignore_errors=True)
     folder.mkdir(parents=True)
     return folder
