@@ -114,7 +114,7 @@ def _docs_routes_last(app: FastAPI) -> None:
 def create_served_app() -> FastAPI:
     """`create_app` as `authgate serve` runs it in each worker: the start-up heap frozen."""
     settings = Settings()
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, settings.log_level)
     app = create_app(settings)
     app.state.freeze_heap = True
     return app

@@ -73,7 +73,8 @@ def serve(
     from authgate.logs import configure_logging
     from authgate.serving import metrics_folder, uvicorn_options
 
-    configure_logging(load_settings().log_format)
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
     settings = prepared_settings()
     if workers > 1:
         # Read by prometheus-client in each worker, a fresh process that imports it anew:

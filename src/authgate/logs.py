@@ -59,7 +59,7 @@ def resolve_format(wanted: Literal["json", "text"] | None) -> Literal["json", "t
     return "text" if sys.stderr.isatty() else "json"
 
 
-def configure_logging(wanted: Literal["json", "text"] | None, level: int = logging.INFO) -> None:
+def configure_logging(wanted: Literal["json", "text"] | None, level: str = "info") -> None:
     """Send every logger's records at `level` and above to stderr in the chosen format.
 
     Idempotent: a second call replaces the handler the first one added.
@@ -73,6 +73,6 @@ def configure_logging(wanted: Literal["json", "text"] | None, level: int = loggi
     fmt = resolve_format(wanted)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())
     root.addHandler(handler)
-    root.setLevel(level)
+    root.setLevel(level.upper())
     # Which plugins alembic loads, at every start: noise.
     logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)

@@ -79,6 +79,8 @@ class Settings(BaseSettings):
     audit_retention_days: int = Field(90, ge=1)
     # None: text on a terminal, JSON lines otherwise (a log collector).
     log_format: Literal["json", "text"] | None = None
+    # `warning` leaves out the line per request and per security event (they are `info`).
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator(
         "trusted_proxies",
@@ -94,7 +96,9 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
-    @field_validator("cookie_samesite", "default_language", mode="before")
+    @field_validator(
+        "cookie_samesite", "default_language", "log_format", "log_level", mode="before"
+    )
     @classmethod
     def lower_case(cls, value: object) -> object:
         # `Lax`, `None` and `KO` are how people write them; the checks below want one spelling.
