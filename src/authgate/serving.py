@@ -44,8 +44,11 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": False,
         "server_header": False,
         "access_log": False,
-        # authgate.logs formats every logger's lines, uvicorn's included (one format).
+        # authgate.logs formats every logger's lines, uvicorn's included (one format). The
+        # level must still be set: uvicorn traces every connection and request unless its
+        # loggers have a level of their own (an unset one reads as "trace").
         "log_config": None,
+        "log_level": settings.log_level,
     }
 
 

@@ -59,10 +59,15 @@ async def test_one_json_line_per_security_event(
 @pytest.fixture
 def restore_root_logging():  # type: ignore[no-untyped-def]
     root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
+    handlers, level, srcfile = list(root.handlers), root.level, logging._srcfile
     yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
     root.handlers[:] = handlers
     root.setLevel(level)
+    logging._srcfile = srcfile
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = True
 
 
 @pytest.mark.usefixtures("restore_root_logging")
@@ -75,12 +80,27 @@ def test_configure_logging(monkeypatch: pytest.MonkeyPatch, wanted: str) -> None
     logging.getLogger("authgate.request").info(
         "GET /x 200", extra={"fields": {"route": "/x", "status": 200}}
     )
+    assert stream.getvalue() == ""  # written in batches...
+    for handler in logging.getLogger().handlers:
+        handler.flush()  # ...at the latest a quarter of a second later, or at exit
     (line,) = stream.getvalue().splitlines()
     if wanted == "json":
         parsed = json.loads(line)
         assert (parsed["message"], parsed["route"], parsed["status"]) == ("GET /x 200", "/x", 200)
     else:
         assert line.endswith("INFO authgate.request: GET /x 200 route=/x status=200")
+
+
+@pytest.mark.usefixtures("restore_root_logging")
+def test_warnings_are_written_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(logs.sys, "stderr", stream)
+    configure_logging("json")
+    logging.getLogger("authgate.x").info("first")
+    logging.getLogger("authgate.x").warning("second")
+    assert [json.loads(line)["message"] for line in stream.getvalue().splitlines()] == [
+        "first", "second",
+    ]  # fmt: skip
 
 
 def test_default_format_follows_the_terminal(monkeypatch: pytest.MonkeyPatch) -> None:
