@@ -9,11 +9,11 @@ PACKAGE = Path(__file__).parent.parent / "src" / "authgate"
 INFRASTRUCTURE = (
     "settings", "db", "errors", "i18n", "security", "changes", "hostfeed", "sqlite", "units",
     "origin", "schemas", "net", "bodies", "openapi", "middleware", "handlers", "migrate",
-    "mail", "feeds",
+    "mail", "feeds", "logs", "metrics", "observe",
 )  # fmt: skip
 DOMAINS = (
-    "accounts", "sessions", "items", "admin", "cors", "browser", "recovery", "ui", "mfa",
-    "passkeys",
+    "audit", "accounts", "sessions", "items", "admin", "cors", "browser", "recovery", "ui",
+    "mfa", "passkeys",
 )  # fmt: skip
 TOP = ("routers", "compose", "app", "cli")
 WEB = ("fastapi", "starlette")
@@ -61,6 +61,12 @@ def test_accounts_import_nothing_above_them(module):
 @pytest.mark.parametrize("module", sorted(m for m in MODULES if first(m) in DOMAINS))
 def test_domains_import_no_router_and_no_composition(module):
     assert not internal(MODULES[module]) & set(TOP)
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if first(m) == "audit"))
+def test_audit_imports_no_other_domain(module):
+    # Every domain records its events through it: it sits just above the infrastructure.
+    assert not internal(MODULES[module]) & ({*DOMAINS, *TOP} - {"audit"})
 
 
 @pytest.mark.parametrize(

@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 from importlib.metadata import version
 
 from fastapi import APIRouter, FastAPI
-from prometheus_client import CollectorRegistry, ProcessCollector
 
 from authgate import compose
 from authgate.cors.middleware import RegistryCORSMiddleware, middleware_options
 from authgate.handlers import install_handlers
+from authgate.logs import configure_logging
 from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
 from authgate.middleware.trailing_slash import TrailingSlashMiddleware
+from authgate.observe import RequestObserver
 from authgate.openapi import document_security, responses
 from authgate.routers.accounts import router as accounts_router
 from authgate.routers.admin import router as admin_router
@@ -79,7 +80,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     _docs_routes_last(app)
     document_security(app, oauth2_scheme, GUARDS)
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
-    # 1. standard headers: times everything and decorates every answer, preflights and 413s too;
+    # 1. standard headers: times everything and decorates every answer, preflights and 413s too,
+    #    and counts and logs each (by route template, which routing leaves in the scope);
     # 2. CORS: answers preflights, and marks every answer for allowed origins, errors and 413s
     #    included (a browser hides from the page any answer without them, even an error);
     # 3. body limit: refuses oversized bodies before anything reads them.
@@ -88,7 +90,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(RegistryCORSMiddleware, registry=app.state.cors,
                        **middleware_options(settings))  # fmt: skip
     app.add_middleware(StandardHeadersMiddleware, version=API_VERSION,
-                       default_language=settings.default_language)  # fmt: skip
+                       default_language=settings.default_language,
+                       observe=RequestObserver(app.state.metrics))  # fmt: skip
     # 0. outermost, the trailing slash goes, so that every layer and route sees one path.
     app.add_middleware(TrailingSlashMiddleware)
     return app
@@ -122,7 +125,9 @@ def _docs_routes_last(app: FastAPI) -> None:
 
 def create_served_app() -> FastAPI:
     """`create_app` as `authgate serve` runs it in each worker: the start-up heap frozen."""
-    app = create_app()
+    settings = Settings()
+    configure_logging(settings.log_format, settings.log_level)
+    app = create_app(settings)
     app.state.freeze_heap = True
     return app
 
@@ -136,8 +141,6 @@ def _build_state(app: FastAPI, settings: Settings) -> None:
     for name in services.__slots__:
         setattr(state, name, getattr(services, name))
     state.clock = utc_clock
-    state.metrics = CollectorRegistry()
-    ProcessCollector(registry=state.metrics)
 
 
 @asynccontextmanager
@@ -147,6 +150,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     await app.state.keys.start()
     await app.state.cors.start()
     app.state.mail.start()
+    # The clock is looked up at each use: tests replace `app.state.clock` after start-up.
+    await app.state.audit.start(lambda: app.state.clock())
     if getattr(app.state, "freeze_heap", False):
         # What start-up built lives as long as the worker: out of the collector's sight, the
         # full collections that come later walk only what requests leave behind, not the
@@ -156,6 +161,7 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     try:
         yield
     finally:
+        await app.state.audit.stop()  # writes the events still queued
         await app.state.mail.stop()
         await app.state.cors.stop()
         await app.state.keys.stop()

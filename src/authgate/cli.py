@@ -1,6 +1,7 @@
 """The `authgate` command: serve, migrate, create-admin, keys, import-users, cors."""
 
 import asyncio
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -10,6 +11,8 @@ import typer
 from pydantic import ValidationError
 
 from authgate.settings import Settings
+
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 if TYPE_CHECKING:
     from authgate.compose import Services
@@ -67,9 +70,21 @@ def serve(
     """Migrate the database, then serve the API with uvicorn."""
     import uvicorn
 
-    from authgate.serving import uvicorn_options
+    from authgate.logs import configure_logging
+    from authgate.serving import metrics_folder, uvicorn_options
 
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
     settings = prepared_settings()
+    if workers > 1:
+        # Read by prometheus-client in each worker, a fresh process that imports it anew:
+        # every worker counts in the one folder, and a scrape of any sums them all. (One
+        # worker is this process, which counts in its own memory.)
+        try:
+            os.environ[MULTIPROC_ENV] = str(metrics_folder(settings.data_dir))
+        except OSError as exc:
+            typer.secho(f"authgate: cannot start: no metrics folder: {exc}", err=True, fg="red")
+            raise typer.Exit(2) from None
     uvicorn.run(
         "authgate.app:create_served_app",
         factory=True,

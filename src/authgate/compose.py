@@ -3,12 +3,14 @@ the command line alike."""
 
 from dataclasses import dataclass
 
+from authgate.audit.trail import AuditTrail
 from authgate.changes import ChangeFeed
 from authgate.cors.registry import OriginRegistry
 from authgate.db import Database, is_sqlite_url
 from authgate.feeds import PostgresFeed, RedisFeed
 from authgate.hostfeed import HostFeed
 from authgate.mail.mailer import Mailer
+from authgate.metrics import Metrics
 from authgate.mfa.service import totp_cipher
 from authgate.net import ClientResolver
 from authgate.passkeys.service import RelyingParty, relying_party
@@ -38,6 +40,8 @@ class Services:
     mail: Mailer
     totp_cipher: KeyCipher
     passkeys: RelyingParty
+    audit: AuditTrail
+    metrics: Metrics
 
     async def close(self) -> None:
         self.hasher.close()
@@ -76,4 +80,6 @@ def build(settings: Settings) -> Services:
         mail=Mailer(settings, db),
         totp_cipher=totp_cipher(secret_key),
         passkeys=relying_party(settings, secret_key),
+        audit=AuditTrail(db, settings.audit_retention_days),
+        metrics=Metrics(),
     )

@@ -11,6 +11,7 @@ standard `sqlite3` driver (`authgate.sqlite`); on PostgreSQL on the event loop t
 """
 
 import sqlite3
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,7 +25,7 @@ from sqlalchemy.types import TypeDecorator
 from authgate import sqlite
 from authgate.changes import Change, ChangeFeed, take_announced
 from authgate.errors import ServiceUnavailable
-from authgate.units import T, Work
+from authgate.units import T, Work, take_after_commit
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -108,14 +109,18 @@ class Database:
         """
         try:
             if self._sqlite is not None:
-                result, changes = await self._sqlite.run(self._collecting(work), readonly=False)
+                result, changes, callbacks = await self._sqlite.run(
+                    self._collecting(work), readonly=False
+                )
             else:
                 mode = "alone" if single_statement else "write"
-                result, changes = await self._on_postgres(self._collecting(work), mode)
+                result, changes, callbacks = await self._on_postgres(self._collecting(work), mode)
                 assert not (single_statement and changes), "a lone statement announces nothing"
         except Exception as exc:
             _raise_unavailable(exc)
             raise
+        for callback in callbacks:
+            callback()
         if changes:
             await self.feed.publish(changes)
         return result
@@ -153,16 +158,18 @@ class Database:
                     raise ServiceUnavailable() from exc
                 raise
 
-    def _collecting(self, work: Work[T]) -> Work[tuple[T, list[Change]]]:
-        """`work`, returning what it announced too, which the feed sees before the commit."""
+    def _collecting(self, work: Work[T]) -> Work[tuple[T, list[Change], list[Callable[[], None]]]]:
+        """`work`, returning what it announced too, which the feed sees before the commit, and
+        what it asked to run after the commit."""
 
-        def run(connection: Connection) -> tuple[T, list[Change]]:
+        def run(connection: Connection) -> tuple[T, list[Change], list[Callable[[], None]]]:
             take_announced(connection)  # nothing left over from a unit that raised
+            take_after_commit(connection)
             result = work(connection)
             changes = take_announced(connection)
             if changes:
                 self.feed.within(connection, changes)
-            return result, changes
+            return result, changes, take_after_commit(connection)
 
         return run
 

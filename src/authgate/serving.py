@@ -11,9 +11,11 @@ or sends megabytes of headers, holds a connection and its memory for as long as 
 
 import functools
 import json
+import shutil
 from asyncio import TimerHandle
 from dataclasses import dataclass
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any, Literal
 
 import httptools
@@ -42,7 +44,21 @@ def uvicorn_options(settings: Settings) -> dict[str, Any]:
         "proxy_headers": False,
         "server_header": False,
         "access_log": False,
+        # authgate.logs formats every logger's lines, uvicorn's included (one format). The
+        # level must still be set: uvicorn traces every connection and request unless its
+        # loggers have a level of their own (an unset one reads as "trace").
+        "log_config": None,
+        "log_level": settings.log_level,
     }
+
+
+def metrics_folder(data_dir: Path) -> Path:
+    """A fresh, empty folder for the workers' metrics: counts start at zero, and a previous
+    run's files (its pids may be reused) never add to them."""
+    folder = (data_dir / "metrics").absolute()
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
 
 
 @dataclass(frozen=True, slots=True)

@@ -103,6 +103,11 @@ class Settings(BaseSettings):
     mail_retry_base: float = Field(5.0, gt=0)  # first back-off after a failed delivery, doubled
     mail_retry_max: float = Field(3600.0, gt=0)
     mail_lease: float = Field(120.0, gt=0)  # a claim lapses after this; more than smtp_timeout
+    audit_retention_days: int = Field(90, ge=1)
+    # None: text on a terminal, JSON lines otherwise (a log collector).
+    log_format: Literal["json", "text"] | None = None
+    # `warning` leaves out the line per request and per security event (they are `info`).
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
 
     @field_validator(
         "trusted_proxies",
@@ -135,7 +140,14 @@ class Settings(BaseSettings):
             raise ValueError("AUTHGATE_MAIL_LEASE must be longer than AUTHGATE_SMTP_TIMEOUT")
         return value
 
-    @field_validator("cookie_samesite", "default_language", "smtp_security", mode="before")
+    @field_validator(
+        "cookie_samesite",
+        "default_language",
+        "smtp_security",
+        "log_format",
+        "log_level",
+        mode="before",
+    )
     @classmethod
     def lower_case(cls, value: object) -> object:
         # `Lax`, `None` and `KO` are how people write them; the checks below want one spelling.

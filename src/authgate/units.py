@@ -15,6 +15,18 @@ from sqlalchemy.sql.selectable import Select
 
 T = TypeVar("T")
 Work = Callable[[Connection], T]
+AFTER_COMMIT = "authgate.after_commit"
+
+
+def after_commit(connection: Connection, callback: Callable[[], None]) -> None:
+    """Call `callback` once the unit of work running on `connection` has committed (never
+    when it rolls back): for what must not claim a change that did not happen, a log line."""
+    connection.info.setdefault(AFTER_COMMIT, []).append(callback)
+
+
+def take_after_commit(connection: Connection) -> list[Callable[[], None]]:
+    """The callbacks registered on `connection` since the last call (for the database layer)."""
+    return connection.info.pop(AFTER_COMMIT, None) or []
 
 
 class Prepared:

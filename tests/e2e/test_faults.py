@@ -435,6 +435,5 @@ def test_sigterm_finishes_the_requests_in_flight(pg_database, instances):  # typ
     report("SIGTERM", f"{after} of {IN_FLIGHT} log-ins answered after SIGTERM, all 200")
     # uvicorn re-raises the SIGTERM it caught once it has shut down gracefully.
     assert a.process.wait(timeout=30) in (0, -signal.SIGTERM)
-    assert "Finished server process" in a.log_text()
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"{a.url}/health", timeout=2)

@@ -1,6 +1,6 @@
 """Refusals of the accounts domain."""
 
-from authgate.errors import AppError
+from authgate.errors import AppError, InvalidCredentials
 
 
 class UsernameTaken(AppError):
@@ -20,3 +20,13 @@ class WrongPassword(AppError):
 
 class PasswordPolicyError(AppError):
     status, code = 422, "password_policy"
+
+
+class LoginRefused(InvalidCredentials):
+    """Credentials refused: to the client, `invalid_credentials` whatever the reason; for the
+    audit trail, whose account it was (None when no user has the name) and why."""
+
+    def __init__(self, user_id: int | None, reason: str) -> None:
+        super().__init__()
+        self.user_id = user_id
+        self.reason = reason

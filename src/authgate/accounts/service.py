@@ -9,14 +9,16 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from authgate.accounts.errors import EmailTaken, UsernameTaken, WrongPassword
+from authgate.accounts.errors import EmailTaken, LoginRefused, UsernameTaken, WrongPassword
 from authgate.accounts.models import User
 from authgate.accounts.policy import check_password, email_key, is_comparable, username_key
 from authgate.accounts.schemas import UserCreate, UserUpdate
 from authgate.accounts.snapshot import AuthUser
+from authgate.audit import service as audit
+from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.changes import announce, user_changed
 from authgate.db import Database
-from authgate.errors import Forbidden, InvalidCredentials, NotFound, TokenRevoked
+from authgate.errors import Forbidden, NotFound, TokenRevoked
 from authgate.security.passwords import PasswordHasher
 from authgate.units import Prepared
 
@@ -43,6 +45,7 @@ async def register(
     *,
     min_length: int,
     is_admin: bool = False,
+    context: EventContext = NO_CONTEXT,
 ) -> AuthUser:
     """Create a user; the unique constraints, not the pre-checks, decide races."""
     check_password(data.password, data.username, min_length)
@@ -59,8 +62,17 @@ async def register(
         "password_hash": await hasher.hash(data.password),
         "is_admin": is_admin,
     }
+
+    def insert(connection: Connection) -> Any:
+        created = connection.execute(_INSERT, row).one()
+        audit.record(
+            connection, EventType.SIGNUP, context,
+            user_id=created.id, username=data.username, is_admin=is_admin,
+        )  # fmt: skip
+        return created
+
     try:
-        created = await db.write(lambda connection: connection.execute(_INSERT, row).one())
+        created = await db.write(insert)
     except IntegrityError as exc:
         raise EmailTaken() if "email_key" in str(exc.orig) else UsernameTaken() from None
     return AuthUser.of(created)
@@ -85,8 +97,12 @@ async def authenticate(
         rows = await db.read(lambda connection: _BY_NAME.run(connection, {"name_key": name_key}))
         found = rows[0] if rows else None
     matches, new_hash = await hasher.verify(password, found.password_hash if found else None)
-    if found is None or not matches or not found.is_active:
-        raise InvalidCredentials()
+    if found is None:
+        raise LoginRefused(None, "unknown_user")
+    if not matches:
+        raise LoginRefused(found.id, "wrong_password")
+    if not found.is_active:
+        raise LoginRefused(found.id, "inactive")
     if new_hash is not None:
         # A legacy bcrypt or pbkdf2 hash, or weaker Argon2 parameters: upgrade it now.
         change = {"user_id": found.id, "new": new_hash}
@@ -151,12 +167,25 @@ def update_profile(connection: Connection, user_id: int, data: UserUpdate) -> Au
     return AuthUser.of(get_user(connection, user_id))
 
 
-def delete_account(connection: Connection, actor: AuthUser, user_id: int) -> None:
-    """Delete `user_id` (the actor's own account, or any for an admin); the database cascades
-    to their sessions, refresh tokens and items."""
+def check_may_delete(actor: AuthUser, user_id: int) -> None:
+    """Forbidden unless `user_id` is the actor's own account or the actor is an admin."""
     if user_id != actor.id and not actor.is_admin:
         raise Forbidden()
-    if not connection.execute(delete(USER).where(USER.c.id == user_id)).rowcount:
+
+
+def delete_account(
+    connection: Connection, actor: AuthUser, user_id: int, context: EventContext = NO_CONTEXT
+) -> None:
+    """Delete `user_id` (the actor's own account, or any for an admin); the database cascades
+    to their sessions, refresh tokens and items. The event outlives the account."""
+    check_may_delete(actor, user_id)
+    deleted = connection.execute(
+        delete(USER).where(USER.c.id == user_id).returning(USER.c.username)
+    ).first()
+    if deleted is None:
         raise NotFound()
+    audit.record(
+        connection, EventType.USER_DELETED, context, user_id=user_id, username=deleted.username
+    )
     # The sessions are gone: no process may keep honouring their cached states.
     announce(connection, user_changed(user_id))

@@ -8,6 +8,8 @@ from authgate.accounts.policy import email_key, username_key
 from authgate.accounts.service import SNAPSHOT, USER, get_user
 from authgate.accounts.snapshot import AuthUser
 from authgate.admin.schemas import UserAdminUpdate
+from authgate.audit import service as audit
+from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.changes import announce, user_changed
 from authgate.errors import NotFound, TokenRevoked
 from authgate.sessions.service import end_user_sessions
@@ -38,7 +40,11 @@ def page_users(
 
 
 def update_user(
-    connection: Connection, user_id: int, changes: UserAdminUpdate, now: datetime
+    connection: Connection,
+    user_id: int,
+    changes: UserAdminUpdate,
+    now: datetime,
+    context: EventContext = NO_CONTEXT,
 ) -> AuthUser:
     """Apply an admin's changes; deactivation ends every session of the user at once."""
     values = changes.model_dump(exclude_none=True)
@@ -49,8 +55,9 @@ def update_user(
         # Cached session states carry the user's flags: an is_admin change must hold for the
         # sessions and tokens already out there, on the very next request of every process.
         announce(connection, user_changed(user_id))
+        audit.record(connection, EventType.USER_UPDATED, context, user_id=user_id, changes=values)
     if changes.is_active is False:
-        end_user_sessions(connection, user_id, now)
+        end_user_sessions(connection, user_id, now, context, reason="deactivated")
     try:
         return AuthUser.of(get_user(connection, user_id))
     except TokenRevoked:

@@ -1,7 +1,8 @@
-"""Headers every response carries: timing, request id, API version, language, caching.
+"""Headers every response carries: timing, request id, API version, language, caching; and
+the request's observation (metrics and its log line) once it is answered.
 
 One pure ASGI layer for all of them rather than one each: every layer is paid on every
-request, and these all decorate the same `http.response.start` message.
+request, and these all decorate the same `http.response.start` message and time the same span.
 """
 
 import itertools
@@ -10,6 +11,7 @@ import os
 import re
 import secrets
 import time
+from collections.abc import Callable
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +25,11 @@ CACHE, NO_STORE = b"cache-control", (b"cache-control", b"no-store")
 # Headers (cookies above all) queued by a dependency in `scope["state"]`, added here to whatever
 # response goes out, an error included.
 PENDING_HEADERS = "authgate.pending_headers"
+# The caller's user id, in `scope["state"]`, once authentication found one (for the log line).
+USER_ID = "authgate.user_id"
+# Called once per answered request with its scope (routed: `scope["route"]` is the route
+# matched), status and seconds taken.
+Observer = Callable[[Scope, int, float], None]
 
 
 CONTENT_LANGUAGE_HEADERS = {
@@ -53,8 +60,11 @@ class RequestIds:
 
 
 class StandardHeadersMiddleware:
-    def __init__(self, app: ASGIApp, *, version: str, default_language: str) -> None:
+    def __init__(
+        self, app: ASGIApp, *, version: str, default_language: str, observe: Observer | None = None
+    ) -> None:
         self.app = app
+        self.observe = observe
         self.version = (b"x-api-version", version.encode())
         self.default_language = default_language
         self.request_ids = RequestIds()
@@ -83,11 +93,13 @@ class StandardHeadersMiddleware:
         ]
         no_store = is_no_store(scope["path"])
         response_started = False
+        status = 500
 
         async def send_with_headers(message: Message) -> None:
-            nonlocal response_started
+            nonlocal response_started, status
             if message["type"] == "http.response.start":
                 response_started = True
+                status = message["status"]
                 if no_store:
                     headers = [h for h in message.get("headers", ()) if h[0].lower() != CACHE]
                     headers.append(NO_STORE)
@@ -109,6 +121,9 @@ class StandardHeadersMiddleware:
             if not response_started:
                 await _internal_error(send_with_headers, language)
             raise
+        finally:
+            if self.observe is not None:
+                self.observe(scope, status, time.perf_counter() - started)
 
 
 async def _internal_error(send: Send, language: str) -> None:

@@ -2,11 +2,13 @@
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
+from authgate.audit import service as audit
+from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY, parse_body
 from authgate.handlers import language_of
 from authgate.i18n import translate
@@ -18,9 +20,11 @@ from authgate.sessions import password, stepup
 from authgate.sessions import service as sessions
 from authgate.sessions.dependencies import (
     CurrentSession,
+    CurrentUser,
     RecentSession,
     current_user,
     ensure_recent,
+    event_context,
 )
 from authgate.sessions.replacement import NewSession
 from authgate.sessions.schemas import PasswordChanged, Reauthenticated, ReauthRequest
@@ -91,7 +95,7 @@ async def change_password(
     replaced = await password.change_password(
         state.db, state.hasher, state.tokens, principal.session, data.old_password,
         data.new_password, now=state.clock(), min_length=state.settings.password_min_length,
-        opening=_opening(request),
+        opening=_opening(request), context=event_context(request),
     )  # fmt: skip
     message = translate("password_changed", language_of(request))
     if replaced.cookie_secret is not None:
@@ -111,8 +115,10 @@ async def change_password(
 async def delete_account(user_id: UserId, request: Request, principal: RecentSession) -> Response:
     """Delete an account (yours, or any as admin) with its sessions and items; needs a recent
     authentication."""
-    actor, now = principal.user, request.app.state.clock()
-    await request.app.state.db.write(lambda c: sessions.delete_account(c, actor, user_id, now))
+    actor, now, context = principal.user, request.app.state.clock(), event_context(request)
+    await request.app.state.db.write(
+        lambda c: sessions.delete_account(c, actor, user_id, now, context)
+    )
     return Response(status_code=204)
 
 
@@ -155,3 +161,17 @@ def _opening(request: Request) -> NewSession:
         state.settings.session_cookie_age, token_lifetimes(state.settings),
         request.headers.get("user-agent", ""), state.clients.client_ip(request),
     )  # fmt: skip
+
+
+@router.get("/events", response_model=EventList, responses=responses(401, 422))
+async def my_events(
+    request: Request,
+    user: CurrentUser,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> EventList:
+    """Your own security events (log-ins, log-outs, password changes...), newest first."""
+    rows, next_cursor = await request.app.state.db.read(
+        lambda c: audit.page(c, limit, cursor, user_id=user.id)
+    )
+    return EventList(events=[EventRead.of(row) for row in rows], next=next_cursor)

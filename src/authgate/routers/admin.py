@@ -1,5 +1,6 @@
 """/admin: users and run-time CORS origins, for administrators only."""
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -17,10 +18,13 @@ from authgate.admin.schemas import (
     UserList,
     encode_cursor,
 )
+from authgate.audit import service as audit
+from authgate.audit.events import EventType
+from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY
 from authgate.cors import service as cors
 from authgate.openapi import responses
-from authgate.sessions.dependencies import CurrentAdmin
+from authgate.sessions.dependencies import CurrentAdmin, event_context
 
 router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403, 413, 422))
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
@@ -53,9 +57,26 @@ async def update_user(
 ) -> UserRead:
     """Activate or deactivate a user (ending their sessions), grant or revoke admin rights."""
     state = request.app.state
-    now = state.clock()
-    user = await state.db.write(lambda c: service.update_user(c, user_id, changes, now))
+    now, context = state.clock(), event_context(request)
+    user = await state.db.write(lambda c: service.update_user(c, user_id, changes, now, context))
     return UserRead.model_validate(user)
+
+
+@router.get("/audit", response_model=EventList)
+async def list_events(
+    _: CurrentAdmin,
+    request: Request,
+    user_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
+    type: Annotated[EventType | None, Query()] = None,
+    since: Annotated[datetime | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> EventList:
+    """Security events of every account, newest first, filtered by user, type and time."""
+    rows, next_cursor = await request.app.state.db.read(
+        lambda c: audit.page(c, limit, cursor, user_id=user_id, type=type, since=since)
+    )
+    return EventList(events=[EventRead.of(row) for row in rows], next=next_cursor)
 
 
 @router.get("/cors/origins", response_model=OriginList)

@@ -14,6 +14,7 @@ from authgate.routers.credentials import authenticate_request, register_request
 from authgate.schemas import Message
 from authgate.security.csrf import CSRF_HEADER, is_valid
 from authgate.sessions import service as sessions
+from authgate.sessions.dependencies import event_context
 from authgate.sessions.service import hash_secret
 from authgate.sessions.transport import (
     clear_session_cookies,
@@ -39,6 +40,7 @@ async def open_cookie_session(
         user_agent=request.headers.get("user-agent", ""),
         ip=state.clients.client_ip(request),
         amr=amr,
+        context=event_context(request),
     )
     set_session_cookies(response, request, secret)
 
@@ -88,8 +90,8 @@ async def logout(request: Request, response: Response) -> Message:
                 request.headers.get(CSRF_HEADER),
             ):
                 raise CsrfFailed()
-            ended, now = [session.id], state.clock()
-            await state.db.write(lambda c: sessions.end_sessions(c, ended, now))
+            ended, now, context = [session.id], state.clock(), event_context(request)
+            await state.db.write(lambda c: sessions.end_sessions(c, ended, now, context))
     clear_session_cookies(response, request)
     return Message(message=translate("logout_success", language_of(request)))
 

@@ -1,14 +1,22 @@
-"""Log-in and sign-up as the routes share them: under the same abuse limits."""
+"""Log-in and sign-up as the routes share them: under the same abuse limits, counted and
+audited alike."""
 
 from fastapi import Request
 
 from authgate.accounts import service
+from authgate.accounts.errors import LoginRefused
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import UserCreate
 from authgate.accounts.snapshot import AuthUser
+from authgate.audit.events import EventType
+from authgate.errors import RateLimited
 from authgate.mfa.challenge import challenge_if_enrolled
 from authgate.mfa.errors import MfaRequired
 from authgate.recovery.dependencies import verify_new_email
+from authgate.sessions.dependencies import event_context
+
+# A name as typed is kept in a failed log-in's event; anything longer than a name can be is cut.
+TYPED_NAME_MAX = 150
 
 
 async def authenticate_request(
@@ -22,8 +30,25 @@ async def authenticate_request(
     """
     state = request.app.state
     ip = state.clients.client_ip(request)
-    async with state.limits.login_attempt(username_key(username), ip):
-        user = await service.authenticate(state.db, state.hasher, username, password)
+    try:
+        async with state.limits.login_attempt(username_key(username), ip):
+            user = await service.authenticate(state.db, state.hasher, username, password)
+    except LoginRefused as exc:
+        # Nothing changed, so no transaction carries the event: it is queued, written soon.
+        state.metrics.login("failed")
+        state.audit.later(
+            EventType.LOGIN_FAILED, event_context(request), user_id=exc.user_id,
+            username=username[:TYPED_NAME_MAX], reason=exc.reason,
+        )  # fmt: skip
+        raise
+    except RateLimited:
+        state.metrics.login("rate_limited")
+        state.audit.later(
+            EventType.RATE_LIMITED, event_context(request),
+            limit="login", username=username[:TYPED_NAME_MAX],
+        )  # fmt: skip
+        raise
+    state.metrics.login("succeeded")
     lifetime = state.settings.mfa_challenge_lifetime
     token = await challenge_if_enrolled(state.db, user.id, kind, state.clock(), lifetime)
     if token is not None:
@@ -34,9 +59,15 @@ async def authenticate_request(
 async def register_request(request: Request, data: UserCreate) -> AuthUser:
     """Register under the sign-up limit that both sign-up routes share."""
     state = request.app.state
-    await state.limits.hit_signup(state.clients.client_ip(request))
+    context = event_context(request)
+    try:
+        await state.limits.hit_signup(context.ip or "")
+    except RateLimited:
+        state.audit.later(EventType.RATE_LIMITED, context, limit="signup")
+        raise
     user = await service.register(
-        state.db, state.hasher, data, min_length=state.settings.password_min_length
-    )
+        state.db, state.hasher, data, min_length=state.settings.password_min_length,
+        context=context,
+    )  # fmt: skip
     await verify_new_email(request, user.id, None, user.email)
     return user

@@ -2,9 +2,11 @@
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST
+from prometheus_client.core import GaugeMetricFamily
 
 from authgate.openapi import responses
+from authgate.sessions.service import count_live_sessions
 
 router = APIRouter(tags=["operations"], responses=responses(413))
 
@@ -31,5 +33,9 @@ async def ready(request: Request) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics of this process."""
-    return Response(generate_latest(request.app.state.metrics), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus metrics: requests, log-ins and refreshes of every worker; live sessions."""
+    state = request.app.state
+    now = state.clock()
+    live = GaugeMetricFamily("authgate_active_sessions", "Log-in sessions live now")
+    live.add_metric([], await state.db.read(lambda c: count_live_sessions(c, now)))
+    return Response(state.metrics.exposition([live]), media_type=CONTENT_TYPE_LATEST)

@@ -6,8 +6,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 
 from authgate.accounts.schemas import Credentials
+from authgate.audit.events import EventType
 from authgate.bodies import parse_body
-from authgate.errors import NotFound
+from authgate.errors import AppError, NotFound, TokenReused
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
@@ -15,7 +16,7 @@ from authgate.routers.credentials import authenticate_request
 from authgate.schemas import Message
 from authgate.sessions import service as sessions
 from authgate.sessions import tokens
-from authgate.sessions.dependencies import CurrentSession
+from authgate.sessions.dependencies import CurrentSession, event_context
 from authgate.sessions.schemas import (
     RefreshRequest,
     RefreshResult,
@@ -53,6 +54,7 @@ async def open_tokens(request: Request, user_id: int, amr: str = "pwd") -> token
         state.db, state.tokens, user_id, token_lifetimes(state.settings), now=state.clock(),
         user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
         amr=amr,
+        context=event_context(request),
     )  # fmt: skip
 
 
@@ -83,9 +85,18 @@ async def refresh(request: Request) -> RefreshResult:
     """A new access token for a refresh token; with rotation, a new refresh token too."""
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
-    pair = await tokens.refresh_tokens(
-        state.db, state.tokens, data.refresh, token_lifetimes(state.settings), state.clock()
-    )
+    try:
+        pair = await tokens.refresh_tokens(
+            state.db, state.tokens, data.refresh, token_lifetimes(state.settings), state.clock(),
+            event_context(request),
+        )  # fmt: skip
+    except TokenReused:
+        state.metrics.refresh("reused")
+        raise
+    except AppError:
+        state.metrics.refresh("invalid")
+        raise
+    state.metrics.refresh("rotated")
     return RefreshResult(access=pair.access, refresh=pair.refresh)
 
 
@@ -117,8 +128,9 @@ async def logout(request: Request, principal: CurrentSession) -> Message:
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
     await tokens.logout(
-        state.db, data.refresh, principal.user.id, principal.session.id, state.clock()
-    )
+        state.db, data.refresh, principal.user.id, principal.session.id, state.clock(),
+        event_context(request),
+    )  # fmt: skip
     return Message(message=translate("logout_success", language_of(request)))
 
 
@@ -126,8 +138,12 @@ async def logout(request: Request, principal: CurrentSession) -> Message:
 async def logout_all(request: Request, principal: CurrentSession) -> Message:
     """End every session of your account, on every device, this one included."""
     state = request.app.state
-    user_id, now = principal.user.id, state.clock()
-    await state.db.write(lambda c: sessions.end_user_sessions(c, user_id, now))
+    user_id, now, context = principal.user.id, state.clock(), event_context(request)
+    await state.db.write(
+        lambda c: sessions.end_user_sessions(
+            c, user_id, now, context, type=EventType.LOGOUT, reason="logout_all"
+        )
+    )
     return Message(message=translate("logout_all_success", language_of(request)))
 
 
@@ -149,9 +165,9 @@ async def end_session(
         wanted = uuid.UUID(session_id)
     except ValueError:
         raise NotFound() from None
-    user_id, now = principal.user.id, request.app.state.clock()
+    user_id, now, context = principal.user.id, request.app.state.clock(), event_context(request)
     if not await request.app.state.db.write(
-        lambda c: sessions.end_own_session(c, user_id, wanted, now)
+        lambda c: sessions.end_own_session(c, user_id, wanted, now, context)
     ):
         raise NotFound()
     return Response(status_code=204)

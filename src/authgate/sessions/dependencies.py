@@ -10,6 +10,7 @@ from fastapi.security import OAuth2PasswordBearer
 from starlette.datastructures import State
 
 from authgate.accounts.snapshot import AuthUser
+from authgate.audit.events import EventContext
 from authgate.errors import (
     AppError,
     CsrfFailed,
@@ -20,6 +21,7 @@ from authgate.errors import (
     TokenInvalid,
     TokenRevoked,
 )
+from authgate.middleware.headers import USER_ID
 from authgate.security.csrf import CSRF_HEADER, UNSAFE_METHODS, is_valid
 from authgate.sessions import transport
 from authgate.sessions.service import deadline, extend_session, hash_secret
@@ -55,8 +57,25 @@ async def optional_session(request: Request) -> Principal | None:
     """The caller's live session, None when no credentials were sent; bad ones raise."""
     state = request.scope.setdefault("state", {})
     if PRINCIPAL not in state:
-        state[PRINCIPAL] = await _authenticate(request)
+        state[PRINCIPAL] = principal = await _authenticate(request)
+        if principal is not None:
+            state[USER_ID] = principal.user.id  # for the request's log line
     return state[PRINCIPAL]
+
+
+def event_context(request: Request) -> EventContext:
+    """Where a change comes from, for its audit event: this request, and who is calling
+    (when a guard above has found out)."""
+    app_state, state = request.app.state, request.scope.get("state") or {}
+    principal = state.get(PRINCIPAL)
+    return EventContext(
+        at=app_state.clock(),
+        ip=app_state.clients.client_ip(request),
+        user_agent=request.headers.get("user-agent", ""),
+        request_id=state.get("request_id", ""),
+        actor_id=principal.user.id if principal else None,
+        session_id=principal.session.id if principal else None,
+    )
 
 
 # The guards below take the request and call optional_session themselves rather than depend

@@ -2,6 +2,7 @@
 
 Ending a session announces it on the change feed, so that every process drops its cached
 state: the session's cookie and access tokens fail on their very next request, everywhere.
+Opening and ending sessions record their security events in the same unit of work.
 """
 
 import hashlib
@@ -10,10 +11,12 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from authgate.accounts import service as accounts
 from authgate.accounts.snapshot import AuthUser
+from authgate.audit import service as audit
+from authgate.audit.events import NO_CONTEXT, Event, EventContext, EventType
 from authgate.changes import announce, session_ended, user_changed
 from authgate.db import Database
 from authgate.sessions.models import LoginSession, RefreshToken, RevokedRefreshToken
@@ -45,14 +48,29 @@ async def open_session(
     ip: str,
     absolute: int | None = None,
     amr: str = "pwd",
+    context: EventContext = NO_CONTEXT,
 ) -> tuple[uuid.UUID, str]:
     """A new session for `user_id`; returns its id and secret (the cookie value, for cookies)."""
     row, secret = session_row(
         user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip,
         absolute=absolute, amr=amr,
     )  # fmt: skip
-    await db.write(lambda connection: INSERT_SESSION.run(connection, row))
+
+    def work(connection: Connection) -> None:
+        INSERT_SESSION.run(connection, row)
+        record_login(connection, context, user_id, row["id"], kind)
+
+    await db.write(work)
     return row["id"], secret
+
+
+def record_login(
+    connection: Connection, context: EventContext, user_id: int, session_id: uuid.UUID, kind: str
+) -> None:
+    audit.record(
+        connection, EventType.LOGIN_SUCCEEDED, context,
+        user_id=user_id, session_id=session_id, kind=kind,
+    )  # fmt: skip
 
 
 def session_row(
@@ -90,31 +108,63 @@ def session_row(
     return row, secret
 
 
-def end_sessions(connection: Connection, ids: list[uuid.UUID], now: datetime) -> int:
-    """End the live sessions among `ids`; returns how many ended."""
-    result = connection.execute(
+def end_sessions(
+    connection: Connection,
+    ids: list[uuid.UUID],
+    now: datetime,
+    context: EventContext = NO_CONTEXT,
+    *,
+    type: EventType = EventType.LOGOUT,
+    reason: str = "logout",
+) -> int:
+    """End the live sessions among `ids`, recording `type` for each; returns how many ended."""
+    ended = connection.execute(
         update(SESSION)
         .where(SESSION.c.id.in_(ids), SESSION.c.ended_at.is_(None))
         .values(ended_at=now)
-    )
+        .returning(SESSION.c.id, SESSION.c.user_id)
+    ).all()
     announce(connection, *(session_ended(session_id) for session_id in ids))
-    return result.rowcount or 0
+    _record_ended(connection, ended, context, type, reason)
+    return len(ended)
 
 
 def end_user_sessions(
-    connection: Connection, user_id: int, now: datetime, *, keep: uuid.UUID | None = None
+    connection: Connection,
+    user_id: int,
+    now: datetime,
+    context: EventContext = NO_CONTEXT,
+    *,
+    keep: uuid.UUID | None = None,
+    type: EventType = EventType.SESSION_ENDED,
+    reason: str = "ended",
 ) -> int:
     """End every live session of `user_id` except `keep`; returns how many ended."""
     statement = update(SESSION).where(SESSION.c.user_id == user_id, SESSION.c.ended_at.is_(None))
     if keep is not None:
         statement = statement.where(SESSION.c.id != keep)
-    ended = connection.execute(statement.values(ended_at=now)).rowcount or 0
+    returning = statement.values(ended_at=now).returning(SESSION.c.id, SESSION.c.user_id)
+    ended = connection.execute(returning).all()
     announce(connection, user_changed(user_id))
-    return ended
+    _record_ended(connection, ended, context, type, reason)
+    return len(ended)
+
+
+def _record_ended(
+    connection: Connection, ended: list[Any], context: EventContext, type: EventType, reason: str
+) -> None:
+    audit.record_all(
+        connection,
+        (Event(type, context, row.user_id, row.id, {"reason": reason}) for row in ended),
+    )
 
 
 def end_own_session(
-    connection: Connection, user_id: int, session_id: uuid.UUID, now: datetime
+    connection: Connection,
+    user_id: int,
+    session_id: uuid.UUID,
+    now: datetime,
+    context: EventContext = NO_CONTEXT,
 ) -> bool:
     """End `session_id` if it is a live session of `user_id`; False when it is not one."""
     result = connection.execute(
@@ -130,7 +180,19 @@ def end_own_session(
     if not result.rowcount:
         return False
     announce(connection, session_ended(session_id))
+    # Ending the session making the request is a log-out; another device's, an ended session.
+    own = session_id == context.session_id
+    audit.record(
+        connection, EventType.LOGOUT if own else EventType.SESSION_ENDED, context,
+        user_id=user_id, session_id=session_id, reason="logout" if own else "ended_by_user",
+    )  # fmt: skip
     return True
+
+
+def count_live_sessions(connection: Connection, now: datetime) -> int:
+    """How many sessions are live now, of every user."""
+    live = select(func.count()).where(SESSION.c.ended_at.is_(None), SESSION.c.expires_at > now)
+    return connection.execute(live).scalar_one()
 
 
 def live_sessions(connection: Connection, user_id: int, now: datetime) -> list[Any]:
@@ -178,10 +240,15 @@ def extend_session(
     return expires_at
 
 
-def delete_account(connection: Connection, actor: AuthUser, user_id: int, now: datetime) -> None:
-    """Delete an account (`accounts.service.delete_account`), remembering its unexpired refresh
-    tokens first: the deletion cascades to them, and presented later they must still say that
-    their session was ended (`token_revoked`), not that they never existed."""
+def delete_account(
+    connection: Connection, actor: AuthUser, user_id: int, now: datetime, context: EventContext
+) -> None:
+    """Delete an account (`accounts.delete_account`): the end of each live session it had is
+    recorded (the database's cascade would delete them without a word), and its unexpired
+    refresh tokens are remembered, so that presented later they still say their session was
+    ended (`token_revoked`), not that they never existed."""
+    accounts.check_may_delete(actor, user_id)
+    end_user_sessions(connection, user_id, now, context, reason="user_deleted")
     connection.execute(delete(REVOKED).where(REVOKED.c.expires_at <= now))  # expired: purged
     live = (
         select(REFRESH.c.token_hash, REFRESH.c.expires_at)
@@ -189,7 +256,7 @@ def delete_account(connection: Connection, actor: AuthUser, user_id: int, now: d
         .where(SESSION.c.user_id == user_id, REFRESH.c.expires_at > now)
     )
     connection.execute(insert(REVOKED).from_select(["token_hash", "expires_at"], live))
-    accounts.delete_account(connection, actor, user_id)  # a refusal rolls all of it back
+    accounts.delete_account(connection, actor, user_id, context)
 
 
 def is_revoked_refresh(connection: Connection, token_hash: str) -> bool:

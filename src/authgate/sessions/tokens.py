@@ -10,7 +10,6 @@ this family revocation for years).
 
 import secrets
 import uuid
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -30,6 +29,8 @@ from sqlalchemy import (
 )
 
 from authgate.accounts.models import User
+from authgate.audit import service as audit
+from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.db import Database, UTCDateTime
 from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from authgate.security.tokens import TokenCodec
@@ -40,6 +41,7 @@ from authgate.sessions.service import (
     end_sessions,
     hash_secret,
     is_revoked_refresh,
+    record_login,
     session_row,
 )
 from authgate.sessions.store import SessionState, SessionStore
@@ -173,10 +175,11 @@ class _Unusable(Exception):
 async def open_token_session(
     db: Database, codec: TokenCodec, user_id: int, lifetimes: Lifetimes, *,
     now: datetime, user_agent: str, ip: str, amr: str = "pwd",
+    context: EventContext = NO_CONTEXT,
 ) -> TokenPair:  # fmt: skip
     """Log `user_id` in on a new token session: an access token and a refresh token."""
     opening = TokenSessionOpening(
-        user_id, lifetimes, now=now, user_agent=user_agent, ip=ip, amr=amr
+        user_id, lifetimes, now=now, user_agent=user_agent, ip=ip, amr=amr, context=context
     )
     await db.write(opening.insert)
     return opening.pair(codec)
@@ -187,9 +190,9 @@ class TokenSessionOpening:
 
     def __init__(
         self, user_id: int, lifetimes: Lifetimes, *, now: datetime, user_agent: str, ip: str,
-        amr: str = "pwd",
+        amr: str = "pwd", context: EventContext = NO_CONTEXT,
     ) -> None:  # fmt: skip
-        self.user_id, self.now = user_id, now
+        self.user_id, self.now, self.context = user_id, now, context
         self.session, _ = session_row(
             user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent,
             ip=ip, absolute=lifetimes.absolute, amr=amr,
@@ -201,6 +204,7 @@ class TokenSessionOpening:
     def insert(self, connection: Connection) -> None:
         INSERT_SESSION.run(connection, self.session)
         _ADD_REFRESH.run(connection, self._refresh_row)
+        record_login(connection, self.context, self.user_id, self.session["id"], "token")
 
     def pair(self, codec: TokenCodec) -> "TokenPair":
         return issue_pair(
@@ -222,8 +226,9 @@ def issue_pair(
 
 
 async def refresh_tokens(
-    db: Database, codec: TokenCodec, token: str, lifetimes: Lifetimes, now: datetime
-) -> TokenPair:
+    db: Database, codec: TokenCodec, token: str, lifetimes: Lifetimes, now: datetime,
+    context: EventContext = NO_CONTEXT,
+) -> TokenPair:  # fmt: skip
     """A new access token (and, with rotation, a new refresh token) for a live refresh token.
 
     The usual case is one unit of work: spend the token, slide its session, add the next token.
@@ -261,7 +266,7 @@ async def refresh_tokens(
     try:
         session, session_id, cap = await db.write(work, single_statement=new_row is not None)
     except _Unusable:
-        await _refuse(db, token_hash, now)
+        await _refuse(db, token_hash, now, context)
         raise TokenInvalid() from None  # unusable a moment ago, usable now: a race; retry
     return issue_pair(
         codec, session.user_id, session_id, new_refresh, now, cap,
@@ -288,13 +293,24 @@ def _rotate_at_once(
     return found[0], found[0].session_id, deadline(found[0].created_at, absolute)
 
 
-async def _refuse(db: Database, token_hash: str, now: datetime) -> None:
+async def _refuse(db: Database, token_hash: str, now: datetime, context: EventContext) -> None:
     """Raise the reason a refresh token cannot be used; a spent one ends its whole session."""
     found = await db.read(lambda connection: _find(connection, token_hash))
     if found is None:
         await _refuse_unknown(db, token_hash)
     if found.rotated_at is not None:
-        await _end_sessions(db, [found.session_id], now)
+
+        def end_family(connection: Connection) -> None:
+            audit.record(
+                connection, EventType.REFRESH_REUSED, context,
+                user_id=found.user_id, session_id=found.session_id,
+            )  # fmt: skip
+            end_sessions(
+                connection, [found.session_id], now, context,
+                type=EventType.SESSION_ENDED, reason="refresh_reused",
+            )  # fmt: skip
+
+        await db.write(end_family)
         raise TokenReused()
     _check_usable(found, now)
 
@@ -313,14 +329,18 @@ def _check_usable(found: Row[Any], now: datetime) -> None:
         raise TokenExpired()
 
 
-async def logout(db: Database, token: str, user_id: int, current: uuid.UUID, now: datetime) -> None:
+async def logout(
+    db: Database, token: str, user_id: int, current: uuid.UUID, now: datetime,
+    context: EventContext = NO_CONTEXT,
+) -> None:  # fmt: skip
     """End the session of the caller's refresh token `token`, and the caller's own session."""
     found = await _find_token(db, token)
     if found is None:
         raise TokenInvalid()
     if found.user_id != user_id:
         raise Forbidden()
-    await _end_sessions(db, {found.session_id, current}, now)
+    wanted = list({found.session_id, current})
+    await db.write(lambda connection: end_sessions(connection, wanted, now, context))
 
 
 async def revoke(db: Database, codec: TokenCodec, token: str, now: datetime) -> None:
@@ -338,7 +358,8 @@ async def revoke(db: Database, codec: TokenCodec, token: str, now: datetime) -> 
         except (TokenInvalid, TokenExpired):
             session_id = None
     if session_id is not None:
-        await _end_sessions(db, [session_id], now)
+        ended = [session_id]
+        await db.write(lambda connection: end_sessions(connection, ended, now))
 
 
 async def check_access(
@@ -414,8 +435,3 @@ async def _find_token(db: Database, token: str) -> Row[Any] | None:
 
 def _find(connection: Connection, token_hash: str) -> Row[Any] | None:
     return connection.execute(_FIND, {"hash": token_hash}).first()
-
-
-async def _end_sessions(db: Database, ids: Iterable[uuid.UUID], now: datetime) -> None:
-    wanted = list(ids)
-    await db.write(lambda connection: end_sessions(connection, wanted, now))

@@ -1,0 +1,1 @@
+"""The audit trail: security events, stored with the change they record."""

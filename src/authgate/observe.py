@@ -1,0 +1,33 @@
+"""What each answered request leaves behind: its metrics and one log line.
+
+`RequestObserver` is `StandardHeadersMiddleware`'s observer. The route label is the template
+of the route that matched (`/items/{item_id}`), which routing leaves in `scope["route"]`; a
+request that matched none is `unmatched`, never its raw path.
+"""
+
+import logging
+
+from starlette.types import Scope
+
+from authgate.metrics import UNMATCHED, Metrics
+from authgate.middleware.headers import USER_ID
+
+log = logging.getLogger("authgate.request")
+
+
+class RequestObserver:
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def __call__(self, scope: Scope, status: int, seconds: float) -> None:
+        route = getattr(scope.get("route"), "path", None) or UNMATCHED
+        method = scope["method"]
+        self.metrics.observe_request(method, route, status, seconds)
+        if log.isEnabledFor(logging.INFO):
+            state = scope.get("state") or {}
+            fields = {
+                "method": method, "route": route, "status": status,
+                "duration": round(seconds, 6), "request_id": state.get("request_id"),
+                "user_id": state.get(USER_ID),
+            }  # fmt: skip
+            log.info("%s %s %d", method, route, status, extra={"fields": fields})
