@@ -43,6 +43,7 @@ class AuditTrail:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._clock: Callable[[], datetime] | None = None
+        self._stopping = False
         self.dropped = 0
 
     def later(
@@ -88,10 +89,15 @@ class AuditTrail:
 
     async def start(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="audit-trail")
 
     async def stop(self) -> None:
         if self._task is not None:
+            # The flag too, not only the cancellation: a cancellation that meets a wake-up
+            # can be swallowed (Python 3.11's wait_for), and the task must end all the same.
+            self._stopping = True
+            self._wake.set()
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
@@ -103,10 +109,13 @@ class AuditTrail:
 
     async def _run(self) -> None:
         next_prune = time.monotonic()
-        while True:
+        while not self._stopping:
             timeout = max(0.0, next_prune - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            if self._stopping:
+                return
             self._wake.clear()
             try:
                 await self.flush()
