@@ -94,13 +94,12 @@ class AuditTrail:
 
     async def stop(self) -> None:
         if self._task is not None:
-            # The flag too, not only the cancellation: a cancellation that meets a wake-up
-            # can be swallowed (Python 3.11's wait_for), and the task must end all the same.
+            # Asked to stop, not cancelled: a batch cancelled in the middle of its write
+            # might be lost, or (committed meanwhile) written twice. The task ends after the
+            # write in progress, if any.
             self._stopping = True
             self._wake.set()
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            await self._task
             self._task = None
         try:
             await self.flush()
@@ -124,5 +123,5 @@ class AuditTrail:
                     next_prune = time.monotonic() + PRUNE_INTERVAL
             except Exception:
                 log.warning("audit trail: database write failed; retrying", exc_info=True)
-                await asyncio.sleep(RETRY_AFTER)
+                await asyncio.sleep(RETRY_AFTER)  # a stop waits for this much at most
                 self._wake.set()
