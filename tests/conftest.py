@@ -1,5 +1,6 @@
 """Shared fixtures: a fresh migrated SQLite database per test, an app, an HTTP client, a clock."""
 
+import logging
 import os
 import shutil
 from collections.abc import AsyncIterator
@@ -94,3 +95,18 @@ async def new_client(app: FastAPI):  # type: ignore[no-untyped-def]
     yield build
     for c in opened:
         await c.aclose()
+
+
+@pytest.fixture
+def restore_root_logging():  # type: ignore[no-untyped-def]
+    """Undo `authgate.logs.configure_logging` (which `authgate serve` runs once a process)."""
+    root = logging.getLogger()
+    handlers, level, srcfile = list(root.handlers), root.level, logging._srcfile
+    yield
+    for handler in root.handlers:
+        if handler not in handlers:
+            handler.close()
+    root.handlers[:] = handlers
+    root.setLevel(level)
+    logging._srcfile = srcfile
+    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = True

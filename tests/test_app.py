@@ -15,6 +15,7 @@ def served_env(make_settings, monkeypatch: pytest.MonkeyPatch) -> None:  # type:
     monkeypatch.setenv("AUTHGATE_SECRET_KEY", TEST_SECRET)
 
 
+@pytest.mark.usefixtures("restore_root_logging")
 async def test_a_served_worker_freezes_its_start_up_heap(served_env: None) -> None:
     app = create_served_app()
     try:

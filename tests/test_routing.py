@@ -81,5 +81,9 @@ async def test_a_client_hanging_up_mid_body_is_one_info_line(
     sent = await _call_with_partial_body(app, path)
     assert sent[0]["status"] == 499  # never delivered; what middleware and metrics see
     records = [r for r in caplog.records if r.name.startswith(("authgate", "uvicorn"))]
+    # Beside the request's own line (authgate.request, status 499).
+    (request,) = [r for r in records if r.name == "authgate.request"]
+    assert request.fields["status"] == 499  # type: ignore[attr-defined]
+    records.remove(request)
     assert [(r.levelno, r.exc_info) for r in records] == [(logging.INFO, None)]
     assert "client left" in records[0].getMessage()

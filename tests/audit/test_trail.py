@@ -91,3 +91,15 @@ async def test_retention_setting(make_settings, clock) -> None:  # type: ignore[
         await create_account(client)
         clock.advance(86400 + 1)
         assert await app.state.audit.prune_expired() == 1
+
+
+async def test_stop_right_after_an_event_is_queued(make_settings, clock) -> None:  # type: ignore[no-untyped-def]
+    """A wake-up and the stop at once must not leave the background task running (the stop
+    would wait for it for ever)."""
+    async with running_app(make_settings(rate_limit_enabled=False), clock) as (app, _):
+        for n in range(20):
+            app.state.audit.later(EventType.RATE_LIMITED, EventContext(), n=n)
+            await asyncio.sleep(0)
+            await asyncio.wait_for(app.state.audit.stop(), 5)
+            await app.state.audit.start(clock)
+        assert len(await stored(app)) == 20

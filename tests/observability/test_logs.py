@@ -56,20 +56,6 @@ async def test_one_json_line_per_security_event(
     assert failed["event"]["ip"] == "127.0.0.1"
 
 
-@pytest.fixture
-def restore_root_logging():  # type: ignore[no-untyped-def]
-    root = logging.getLogger()
-    handlers, level, srcfile = list(root.handlers), root.level, logging._srcfile
-    yield
-    for handler in root.handlers:
-        if handler not in handlers:
-            handler.close()
-    root.handlers[:] = handlers
-    root.setLevel(level)
-    logging._srcfile = srcfile
-    logging.logThreads = logging.logProcesses = logging.logMultiprocessing = True
-
-
 @pytest.mark.usefixtures("restore_root_logging")
 @pytest.mark.parametrize("wanted", ["json", "text"])
 def test_configure_logging(monkeypatch: pytest.MonkeyPatch, wanted: str) -> None:

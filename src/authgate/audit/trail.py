@@ -43,6 +43,7 @@ class AuditTrail:
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._clock: Callable[[], datetime] | None = None
+        self._stopping = False
         self.dropped = 0
 
     def later(
@@ -88,13 +89,17 @@ class AuditTrail:
 
     async def start(self, clock: Callable[[], datetime]) -> None:
         self._clock = clock
+        self._stopping = False
         self._task = asyncio.create_task(self._run(), name="audit-trail")
 
     async def stop(self) -> None:
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # Asked to stop, not cancelled: a batch cancelled in the middle of its write
+            # might be lost, or (committed meanwhile) written twice. The task ends after the
+            # write in progress, if any.
+            self._stopping = True
+            self._wake.set()
+            await self._task
             self._task = None
         try:
             await self.flush()
@@ -103,10 +108,13 @@ class AuditTrail:
 
     async def _run(self) -> None:
         next_prune = time.monotonic()
-        while True:
+        while not self._stopping:
             timeout = max(0.0, next_prune - time.monotonic())
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+                async with asyncio.timeout(timeout):
+                    await self._wake.wait()
+            if self._stopping:
+                return
             self._wake.clear()
             try:
                 await self.flush()
@@ -115,5 +123,5 @@ class AuditTrail:
                     next_prune = time.monotonic() + PRUNE_INTERVAL
             except Exception:
                 log.warning("audit trail: database write failed; retrying", exc_info=True)
-                await asyncio.sleep(RETRY_AFTER)
+                await asyncio.sleep(RETRY_AFTER)  # a stop waits for this much at most
                 self._wake.set()
