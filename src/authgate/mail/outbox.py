@@ -32,6 +32,11 @@ def enqueue_in(connection: Connection, kind: str, message: EmailMessage) -> int:
     return connection.execute(insert(OUTBOX).returning(OUTBOX.c.id), row).scalar_one()
 
 
+def count_pending(connection: Connection) -> int:
+    """Mails not sent yet (and not refused for good): the outbox's depth."""
+    return connection.execute(select(func.count()).where(*_PENDING)).scalar_one()
+
+
 def next_due_in(connection: Connection) -> datetime | None:
     """When the soonest pending mail may be claimed (past: now), or None when none is pending."""
     unclaimed = select(func.min(OUTBOX.c.next_attempt_at)).where(

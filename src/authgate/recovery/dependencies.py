@@ -7,13 +7,16 @@ from authgate.accounts.policy import email_key
 from authgate.accounts.schemas import UserRead
 from authgate.handlers import language_of
 from authgate.recovery import service
+from authgate.sessions.dependencies import event_context
 
 
 async def send_verification_request(request: Request, user_id: int) -> None:
     """Queue a verification mail to the user's address, in the request's language."""
     state = request.app.state
     letter = state.mail.letter("email_verification", language_of(request))
-    await service.send_verification(state.db, user_id, now=state.clock(), letter=letter)
+    await service.send_verification(
+        state.db, user_id, now=state.clock(), letter=letter, context=event_context(request)
+    )
     state.mail.wake()
 
 
@@ -31,11 +34,12 @@ async def reset_password(request: Request, token: str, new_password: str) -> Non
     await service.confirm_reset(
         state.db, state.hasher, token, new_password,
         now=state.clock(), min_length=state.settings.password_min_length,
+        context=event_context(request),
     )  # fmt: skip
 
 
 async def confirm_email(request: Request, token: str) -> UserRead:
     """The verification, shared by the API and the landing page."""
     state = request.app.state
-    user = await service.verify_email(state.db, token, state.clock())
+    user = await service.verify_email(state.db, token, state.clock(), event_context(request))
     return UserRead.model_validate(user)

@@ -16,6 +16,8 @@ from sqlalchemy import Connection, Row, insert, select, update
 
 from authgate.accounts.models import User
 from authgate.accounts.policy import check_password, email_key
+from authgate.audit import service as audit
+from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.changes import announce, user_changed
 from authgate.db import Database
 from authgate.mail.compose import Letter
@@ -43,7 +45,10 @@ def fingerprint(password_hash: str) -> str:
     return hashlib.sha256(b"authgate-reset\0" + password_hash.encode()).hexdigest()
 
 
-async def request_reset(db: Database, address: str, *, now: datetime, letter: Letter) -> bool:
+async def request_reset(
+    db: Database, address: str, *, now: datetime, letter: Letter,
+    context: EventContext = NO_CONTEXT,
+) -> bool:  # fmt: skip
     """Queue a reset mail when an active user has `address`; True when one was queued.
 
     Known or not, the address takes the same path (one write unit, a mail rendered) so that
@@ -65,6 +70,7 @@ async def request_reset(db: Database, address: str, *, now: datetime, letter: Le
         _issue_in(connection, RESET, user.id, token, now, letter.lifetime,
                   password_fingerprint=fingerprint(user.password_hash))  # fmt: skip
         enqueue_in(connection, KINDS[RESET], message)
+        audit.record(connection, EventType.PASSWORD_RESET_REQUESTED, context, user_id=user.id)
         return True
 
     return await db.write(work)
@@ -77,7 +83,7 @@ async def check_reset(db: Database, token: str, now: datetime) -> None:
 
 async def confirm_reset(
     db: Database, hasher: PasswordHasher, token: str, new_password: str, *,
-    now: datetime, min_length: int,
+    now: datetime, min_length: int, context: EventContext = NO_CONTEXT,
 ) -> int:  # fmt: skip
     """Set the password `token` was sent for, spend it, end every session; returns the user id."""
     found = await db.read(lambda connection: _usable_reset(connection, token, now))
@@ -93,13 +99,19 @@ async def confirm_reset(
         connection.execute(
             update(_USER).where(_USER.c.id == again.user_id).values(password_hash=new_hash)
         )
-        end_user_sessions(connection, again.user_id, now)  # announces the user's change
+        audit.record(connection, EventType.PASSWORD_RESET, context, user_id=again.user_id)
+        end_user_sessions(  # announces the user's change
+            connection, again.user_id, now, context, reason="password_reset"
+        )
 
     await db.write(work)
     return found.user_id
 
 
-async def send_verification(db: Database, user_id: int, *, now: datetime, letter: Letter) -> None:
+async def send_verification(
+    db: Database, user_id: int, *, now: datetime, letter: Letter,
+    context: EventContext = NO_CONTEXT,
+) -> None:  # fmt: skip
     """Queue a verification mail to the user's current address (`EmailMissing` without one)."""
     token = secrets.token_urlsafe(32)
 
@@ -111,11 +123,14 @@ async def send_verification(db: Database, user_id: int, *, now: datetime, letter
                   email_key=email_key(user.email))  # fmt: skip
         message = letter.write(recipient=user.email, username=user.username, token=token)
         enqueue_in(connection, KINDS[VERIFY], message)
+        audit.record(connection, EventType.EMAIL_VERIFICATION_SENT, context, user_id=user.id)
 
     await db.write(work)
 
 
-async def verify_email(db: Database, token: str, now: datetime) -> Row[Any]:
+async def verify_email(
+    db: Database, token: str, now: datetime, context: EventContext = NO_CONTEXT
+) -> Row[Any]:
     """Mark the address `token` was sent to as verified; returns the user's row."""
 
     def work(connection: Connection) -> Row[Any]:
@@ -127,6 +142,7 @@ async def verify_email(db: Database, token: str, now: datetime) -> Row[Any]:
         changed = update(_USER).where(_USER.c.id == found.user_id).values(email_verified=True)
         # Cached session states hold a snapshot of the user: every process reloads it.
         announce(connection, user_changed(found.user_id))
+        audit.record(connection, EventType.EMAIL_VERIFIED, context, user_id=found.user_id)
         return connection.execute(changed.returning(*_USER.c)).one()
 
     return await db.write(work)

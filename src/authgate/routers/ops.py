@@ -5,6 +5,7 @@ from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 from prometheus_client.core import GaugeMetricFamily
 
+from authgate.mail.outbox import count_pending
 from authgate.openapi import responses
 from authgate.sessions.service import count_live_sessions
 
@@ -33,9 +34,12 @@ async def ready(request: Request) -> JSONResponse:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(request: Request) -> Response:
-    """Prometheus metrics: requests, log-ins and refreshes of every worker; live sessions."""
+    """Prometheus metrics: requests, log-ins and refreshes of every worker; live sessions and
+    the mail outbox's depth."""
     state = request.app.state
     now = state.clock()
     live = GaugeMetricFamily("authgate_active_sessions", "Log-in sessions live now")
     live.add_metric([], await state.db.read(lambda c: count_live_sessions(c, now)))
-    return Response(state.metrics.exposition([live]), media_type=CONTENT_TYPE_LATEST)
+    pending = GaugeMetricFamily("authgate_mail_outbox_pending", "Mails queued, not sent yet")
+    pending.add_metric([], await state.db.read(count_pending))
+    return Response(state.metrics.exposition([live, pending]), media_type=CONTENT_TYPE_LATEST)

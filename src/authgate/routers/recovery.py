@@ -15,7 +15,7 @@ from authgate.recovery.dependencies import (
 )
 from authgate.recovery.schemas import EmailVerification, PasswordResetConfirm, PasswordResetRequest
 from authgate.schemas import Message
-from authgate.sessions.dependencies import CurrentUser
+from authgate.sessions.dependencies import CurrentUser, event_context
 
 router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
 
@@ -33,7 +33,9 @@ async def request_password_reset(data: PasswordResetRequest, request: Request) -
     await state.limits.hit_password_reset(state.clients.client_ip(request))
     language = language_of(request)
     letter = state.mail.letter("password_reset", language)
-    await service.request_reset(state.db, data.email, now=state.clock(), letter=letter)
+    await service.request_reset(
+        state.db, data.email, now=state.clock(), letter=letter, context=event_context(request)
+    )
     state.mail.wake()
     return Message(message=translate("password_reset_requested", language))
 
