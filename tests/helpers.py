@@ -33,3 +33,20 @@ async def execute(app, statement, params=None):  # type: ignore[no-untyped-def]
 async def fetch(app, statement, params=None):  # type: ignore[no-untyped-def]
     """The rows of one Core statement, read through the app's database."""
     return await app.state.db.read(lambda c: c.execute(statement, params or {}).all())
+
+
+async def mailed_token(app, kind: str) -> str:  # type: ignore[no-untyped-def]
+    """The token in the link of the newest queued mail of `kind` (from the outbox table)."""
+    import email
+    import email.policy
+    import re
+
+    from sqlalchemy import select
+
+    from authgate.mail.models import OutboxMail
+
+    table = OutboxMail.__table__
+    rows = await fetch(app, select(table.c.message).where(table.c.kind == kind))
+    message = email.message_from_string(rows[-1].message, policy=email.policy.default)
+    text = message.get_body(("plain",)).get_content()
+    return re.findall(r"token=([A-Za-z0-9_-]+)", text)[0]

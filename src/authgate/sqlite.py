@@ -93,11 +93,11 @@ class SqliteThreads:
     def __init__(self, url: str) -> None:
         self.engine = create_engine(url)
         database = make_url(url).database
-        lock = None if is_in_memory(url) or not database else Path(f"{database}.lock")
+        in_memory = is_in_memory(url)
+        lock = None if in_memory or not database else Path(f"{database}.lock")
         self._writer = _Writer(self.engine, 1, lock)
-        self._in_memory = is_in_memory(url)
         reading = self.engine.execution_options(authgate_readonly=True)
-        self._readers = None if self._in_memory else _Readers(reading, READERS)
+        self._readers = None if in_memory else _Readers(reading, READERS)
 
     async def run(self, work: Work[T], *, readonly: bool) -> T:
         if readonly and self._readers is not None:

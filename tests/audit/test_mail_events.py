@@ -1,24 +1,13 @@
 """The e-mail flows' security events, and the outbox's depth in /metrics."""
 
-import email
-import email.policy
 import re
 
 from sqlalchemy import select
 
-from authgate.mail.models import OutboxMail
 from tests.bearer import create_account
-from tests.helpers import PASSWORD, fetch
+from tests.helpers import PASSWORD, fetch, mailed_token
 
 NEW_PASSWORD = "another-horse-battery"
-
-
-async def link_token(app, kind: str) -> str:  # type: ignore[no-untyped-def]
-    table = OutboxMail.__table__
-    rows = await fetch(app, select(table.c.message).where(table.c.kind == kind))
-    message = email.message_from_string(rows[-1].message, policy=email.policy.default)
-    text = message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
-    return re.findall(r"token=([A-Za-z0-9_-]+)", text)[0]
 
 
 async def event_types(client, access: str) -> list[str]:  # type: ignore[no-untyped-def]
@@ -28,11 +17,11 @@ async def event_types(client, access: str) -> list[str]:  # type: ignore[no-unty
 
 async def test_reset_and_verification_are_recorded(app, client):
     await create_account(client, email="ann@example.com")
-    token = await link_token(app, "email_verification")
+    token = await mailed_token(app, "email_verification")
     assert (await client.post("/account/verify-email", json={"token": token})).status_code == 200
     answer = await client.post("/account/password-reset", json={"email": "ann@example.com"})
     assert answer.status_code == 202
-    token = await link_token(app, "password_reset")
+    token = await mailed_token(app, "password_reset")
     body = {"token": token, "new_password": NEW_PASSWORD}
     assert (await client.post("/account/password-reset/confirm", json=body)).status_code == 200
     login = {"username": "alice", "password": NEW_PASSWORD}

@@ -133,15 +133,8 @@ def run_cli(database_url: str, data_dir: Path, *args: str, env: dict[str, str] |
 
 
 def create_admin(database_url: str, data_dir: Path, username: str, password: str) -> None:
-    environment = {
-        **os.environ, **TEST_ENV, "PYTHONPATH": str(SRC), "AUTHGATE_DATA_DIR": str(data_dir),
-        "AUTHGATE_DATABASE_URL": database_url, "AUTHGATE_SECRET_KEY": SECRET,
-    }  # fmt: skip
-    subprocess.run(
-        [sys.executable, "-m", "authgate", "create-admin", username, "--password-stdin"],
-        input=f"{password}\n".encode(), env=environment, check=True, capture_output=True,
-        timeout=60,
-    )  # fmt: skip
+    run_cli(database_url, data_dir, "create-admin", username, "--password-stdin",
+            stdin=f"{password}\n")  # fmt: skip
 
 
 def within(seconds: float, check: Callable[[], bool], every: float = 0.02) -> float:

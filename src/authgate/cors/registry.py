@@ -58,9 +58,12 @@ class OriginRegistry:
             # Read the feed first: a change committed during the query shows up at the next
             # check, which reloads once more instead of trusting what may be a stale read.
             changes = self._changes.poll()
-            if not self._changes.healthy or changes is None:
-                self._stale = True  # what changed is not known: reload at every check
-            elif any(change.topic is Topic.CORS for change in changes):
+            # A feed that is not healthy, or a gap, says nothing of what changed: reload.
+            if (
+                not self._changes.healthy
+                or changes is None
+                or any(change.topic is Topic.CORS for change in changes)
+            ):
                 self._stale = True
             if not self._stale:
                 return False

@@ -1,6 +1,6 @@
 """/account routes about the user: create the account, read and edit it, password, deletion."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
 
@@ -26,7 +26,7 @@ from authgate.sessions.dependencies import (
     ensure_recent,
     event_context,
 )
-from authgate.sessions.replacement import NewSession
+from authgate.sessions.replacement import NewSession, Replacement
 from authgate.sessions.schemas import PasswordChanged, Reauthenticated, ReauthRequest
 from authgate.sessions.transport import set_session_cookies
 
@@ -98,15 +98,7 @@ async def change_password(
         opening=_opening(request), context=event_context(request),
     )  # fmt: skip
     message = translate("password_changed", language_of(request))
-    if replaced.cookie_secret is not None:
-        set_session_cookies(response, request, replaced.cookie_secret)
-        return PasswordChanged(message=message)
-    pair = replaced.tokens
-    assert pair is not None
-    return PasswordChanged(
-        message=message, access=pair.access, refresh=pair.refresh, token_type="bearer",
-        expires_in=pair.expires_in,
-    )  # fmt: skip
+    return PasswordChanged(message=message, **_hand_over(replaced, request, response))
 
 
 @router.delete(
@@ -143,15 +135,18 @@ async def reauthenticate(
             state.db, state.hasher, state.totp_cipher, state.tokens, principal.session,
             password=data.password, code=data.code, now=now, opening=_opening(request),
         )  # fmt: skip
+    return Reauthenticated(auth_time=now, **_hand_over(replaced, request, response))
+
+
+def _hand_over(replaced: Replacement, request: Request, response: Response) -> dict[str, Any]:
+    """The new session's credentials: its cookies on `response`, or the token fields."""
     if replaced.cookie_secret is not None:
         set_session_cookies(response, request, replaced.cookie_secret)
-        return Reauthenticated(auth_time=now)
+        return {}
     pair = replaced.tokens
     assert pair is not None
-    return Reauthenticated(
-        auth_time=now, access=pair.access, refresh=pair.refresh, token_type="bearer",
-        expires_in=pair.expires_in,
-    )  # fmt: skip
+    return {"access": pair.access, "refresh": pair.refresh, "token_type": "bearer",
+            "expires_in": pair.expires_in}  # fmt: skip
 
 
 def _opening(request: Request) -> NewSession:
