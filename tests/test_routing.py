@@ -5,8 +5,10 @@ import logging
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.types import Message
 
+from authgate.routing import PrefixRoute
 from tests.helpers import csrf_headers, signup
 
 
@@ -87,3 +89,26 @@ async def test_a_client_hanging_up_mid_body_is_one_info_line(
     records.remove(request)
     assert [(r.levelno, r.exc_info) for r in records] == [(logging.INFO, None)]
     assert "client left" in records[0].getMessage()
+
+
+PATHS = [
+    "/", "/health", "/health/x", "/account/me", "/account/mex", "/account/passkeys",
+    "/account/passkeys/login", "/account/passkeys/abc", "/account/passkeys/abc/x",
+    "/account/sessions/12", "/items", "/items/", "/items/a", "/items/a/b", "/itemsx/a",
+    "/admin/users/7", "/ui/static/ui.css", "/.well-known/jwks.json",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("method", ["GET", "POST", "DELETE"])
+@pytest.mark.parametrize("root_path", ["", "/base"])
+def test_prefix_routes_match_as_fastapi_does(app: FastAPI, method: str, root_path: str) -> None:
+    """Turning a route away by its literal prefix never changes what FastAPI would match."""
+    routes = [route for route in app.routes if isinstance(route, APIRoute)]
+    assert routes and all(isinstance(route, PrefixRoute) for route in routes)
+    for path in PATHS:
+        scope = {"type": "http", "method": method, "path": root_path + path,
+                 "root_path": root_path, "headers": []}  # fmt: skip
+        for route in routes:
+            ours, _ = route.matches(dict(scope))
+            theirs, _ = APIRoute.matches(route, dict(scope))
+            assert ours is theirs, (method, path, route.path)

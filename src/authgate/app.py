@@ -53,6 +53,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         responses=responses(413),
         # Never a redirect built from the Host header: TrailingSlashMiddleware routes both.
         redirect_slashes=False,
+        # FastAPI's own OpenTelemetry: off. authgate has its own metrics and request lines,
+        # and with it on, FastAPI asks OpenTelemetry for its global providers on every
+        # request (5% of a Bearer GET /account/me in a profile) to find them unconfigured.
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     _build_state(app, settings)
     install_handlers(app)

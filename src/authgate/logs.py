@@ -11,6 +11,7 @@ import json
 import logging
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from typing import Literal, TextIO
 
@@ -40,17 +41,21 @@ class JsonFormatter(logging.Formatter):
         return f"{self._prefix}.{int((created - second) * 1e6):06d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
-        line = {
-            "time": self._time(record.created),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
+        exception = self.formatException(record.exc_info) if record.exc_info else None
         fields = getattr(record, "fields", None)
+        return self.line(
+            record.created, record.levelname, record.name, record.getMessage(), fields, exception
+        )
+
+    def line(
+        self, created: float, level: str, logger: str, message: str,
+        fields: dict[str, object] | None, exception: str | None = None,
+    ) -> str:  # fmt: skip
+        line = {"time": self._time(created), "level": level, "logger": logger, "message": message}
         if fields:
             line.update(fields)
-        if record.exc_info:
-            line["exception"] = self.formatException(record.exc_info)
+        if exception:
+            line["exception"] = exception
         return _ENCODE(line)
 
 
@@ -82,7 +87,7 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
     def __init__(self, stream: TextIO) -> None:
         super().__init__(stream)
         self._lines: list[str] = []
-        self._closed = threading.Event()
+        self._stopped = threading.Event()
         threading.Thread(target=self._flush_often, name="log-flush", daemon=True).start()
 
     def emit(self, record: logging.LogRecord) -> None:
@@ -96,12 +101,19 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
         if len(self._lines) >= BATCH_LINES or record.levelno >= logging.WARNING:
             self._write()
 
+    def add_info_line(self, line: str) -> None:
+        """A line formatted by the caller (see `info`), queued as `emit` queues a record's."""
+        with self.lock:  # type: ignore[union-attr]
+            self._lines.append(line)
+            if len(self._lines) >= BATCH_LINES:
+                self._write()
+
     def flush(self) -> None:
         with self.lock:  # type: ignore[union-attr]
             self._write()
 
     def close(self) -> None:
-        self._closed.set()
+        self._stopped.set()
         self.flush()
         super().close()
 
@@ -117,8 +129,38 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             pass  # a closed or broken stream: nowhere left to say it
 
     def _flush_often(self) -> None:
-        while not self._closed.wait(FLUSH_INTERVAL):
+        while not self._stopped.wait(FLUSH_INTERVAL):
             self.flush()
+
+
+def info(logger: logging.Logger, message: str, fields: dict[str, object]) -> None:
+    """`logger.info(message, extra={"fields": fields})`, for a line a request writes.
+
+    When the JSON handler of `configure_logging` is the only one that would see the record
+    (the logger and the root have no other handler or filter), the line is formatted and
+    queued straight away: a LogRecord and the trip through `logging` were a fifth of the
+    instructions of a Bearer `GET /account/me` (callgrind: 576 k with, 482 k without).
+    Anything else (a test's capture, the text format, other handlers) takes the usual way.
+    The caller has checked `logger.isEnabledFor(logging.INFO)`.
+    """
+    handler = _installed
+    root = logging.root
+    if (
+        handler is None
+        or logger.handlers
+        or logger.filters
+        or root.filters
+        or len(root.handlers) != 1
+        or root.handlers[0] is not handler
+        or not isinstance(formatter := handler.formatter, JsonFormatter)
+    ):
+        logger.info(message, extra={"fields": fields})
+        return
+    handler.add_info_line(formatter.line(time.time(), "INFO", logger.name, message, fields))
+
+
+# The handler `configure_logging` installed, while it is installed.
+_installed: BatchingStreamHandler | None = None
 
 
 def resolve_format(wanted: Literal["json", "text"] | None) -> Literal["json", "text"]:
@@ -133,12 +175,13 @@ def configure_logging(wanted: Literal["json", "text"] | None, level: str = "info
 
     Idempotent: a second call replaces the handler the first one added.
     """
+    global _installed
     root = logging.getLogger()
     for handler in list(root.handlers):
         if handler.get_name() == HANDLER_NAME:
             root.removeHandler(handler)
             handler.close()
-    handler = BatchingStreamHandler(sys.stderr)
+    handler = _installed = BatchingStreamHandler(sys.stderr)
     handler.set_name(HANDLER_NAME)
     fmt = resolve_format(wanted)
     handler.setFormatter(JsonFormatter() if fmt == "json" else TextFormatter())

@@ -9,6 +9,7 @@ import logging
 
 from starlette.types import Scope
 
+from authgate import logs
 from authgate.metrics import UNMATCHED, Metrics
 from authgate.middleware.headers import USER_ID
 
@@ -30,4 +31,4 @@ class RequestObserver:
                 "duration": round(seconds, 6), "request_id": state.get("request_id"),
                 "user_id": state.get(USER_ID),
             }  # fmt: skip
-            log.info("%s %s %d", method, route, status, extra={"fields": fields})
+            logs.info(log, f"{method} {route} {status}", fields)

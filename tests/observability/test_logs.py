@@ -99,3 +99,35 @@ def test_default_format_follows_the_terminal(monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(logs.sys, "stderr", io.StringIO())
     assert logs.resolve_format(None) == "json"
     assert logs.resolve_format("text") == "text"
+
+
+@pytest.mark.usefixtures("restore_root_logging")
+def test_a_request_line_written_directly_reads_as_a_logged_one(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`logs.info` skips the LogRecord when only our JSON handler listens: same line."""
+    stream = io.StringIO()
+    monkeypatch.setattr(logs.sys, "stderr", stream)
+    configure_logging("json")
+    logger = logging.getLogger("authgate.request")
+    fields = {"route": "/x", "status": 200, "request_id": 'a"b'}
+    logs.info(logger, "GET /x 200", fields)
+    logger.info("GET /x 200", extra={"fields": fields})
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    direct, logged = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert direct.pop("time") <= logged.pop("time")
+    assert direct == logged == {"level": "INFO", "logger": "authgate.request",
+                                "message": "GET /x 200", **fields}  # fmt: skip
+
+
+@pytest.mark.usefixtures("restore_root_logging")
+def test_a_request_line_reaches_any_other_handler(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(logs.sys, "stderr", io.StringIO())
+    configure_logging("json")
+    caplog.set_level(logging.INFO)
+    logs.info(logging.getLogger("authgate.request"), "GET /y 404", {"status": 404})
+    (record,) = [r for r in caplog.records if r.name == "authgate.request"]
+    assert (record.getMessage(), record.fields) == ("GET /y 404", {"status": 404})  # type: ignore[attr-defined]
