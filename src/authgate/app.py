@@ -30,7 +30,7 @@ from authgate.routers.recovery import router as recovery_router
 from authgate.routers.tokens import jwks_router
 from authgate.routers.tokens import router as tokens_router
 from authgate.routers.ui import router as ui_router
-from authgate.routing import install_routing_handlers
+from authgate.routing import install_routing
 from authgate.sessions.dependencies import GUARDS, oauth2_scheme
 from authgate.settings import Settings
 
@@ -60,10 +60,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     _build_state(app, settings)
     install_handlers(app)
-    install_routing_handlers(app)
-    # Routes are tried in order, at a cost for each one tried (a tenth of a bare request's
-    # time for the last ones): the busiest first. No two routers share a path, so the order
-    # changes nothing else.
     routers = (
         ops_router,
         accounts_router,
@@ -81,7 +77,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in routers:
         _include(app, router)
-    _docs_routes_last(app)
+    install_routing(app)
     document_security(app, oauth2_scheme, GUARDS)
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
     # 1. standard headers: times everything and decorates every answer, preflights and 413s too,
@@ -115,16 +111,6 @@ def _include(app: FastAPI, router: APIRouter) -> None:
     if router.on_startup or router.on_shutdown:
         raise ValueError("a router with event handlers must be included with include_router")
     app.router.routes.extend(router.routes)
-
-
-def _docs_routes_last(app: FastAPI) -> None:
-    """Move /openapi.json, /docs and /redoc, which FastAPI adds first, behind the API's routes.
-
-    Every request tried those four before the API's own (a few µs each time); their paths are
-    nobody else's, so the order changes nothing else.
-    """
-    docs = {app.openapi_url, app.docs_url, app.swagger_ui_oauth2_redirect_url, app.redoc_url}
-    app.router.routes.sort(key=lambda route: getattr(route, "path", None) in docs)  # stable
 
 
 def create_served_app() -> FastAPI:

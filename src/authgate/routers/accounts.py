@@ -16,7 +16,6 @@ from authgate.openapi import form_or_json, responses
 from authgate.recovery.dependencies import verify_new_email
 from authgate.routers.credentials import register_request
 from authgate.routers.tokens import token_lifetimes
-from authgate.routing import PrefixRoute
 from authgate.sessions import password, stepup
 from authgate.sessions import service as sessions
 from authgate.sessions.dependencies import (
@@ -31,9 +30,7 @@ from authgate.sessions.replacement import NewSession, Replacement
 from authgate.sessions.schemas import PasswordChanged, Reauthenticated, ReauthRequest
 from authgate.sessions.transport import set_session_cookies
 
-router = APIRouter(
-    prefix="/account", tags=["accounts"], responses=responses(413), route_class=PrefixRoute
-)
+router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 

@@ -24,15 +24,9 @@ from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY
 from authgate.cors import service as cors
 from authgate.openapi import responses
-from authgate.routing import PrefixRoute
 from authgate.sessions.dependencies import CurrentAdmin, event_context
 
-router = APIRouter(
-    prefix="/admin",
-    tags=["admin"],
-    responses=responses(401, 403, 413, 422),
-    route_class=PrefixRoute,
-)
+router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403, 413, 422))
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

@@ -11,7 +11,6 @@ from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
 from authgate.routers.credentials import authenticate_request, register_request
-from authgate.routing import PrefixRoute
 from authgate.schemas import Message
 from authgate.security.csrf import CSRF_HEADER, is_valid
 from authgate.sessions import service as sessions
@@ -24,7 +23,7 @@ from authgate.sessions.transport import (
     set_session_cookies,
 )
 
-router = APIRouter(tags=["browser"], responses=responses(413), route_class=PrefixRoute)
+router = APIRouter(tags=["browser"], responses=responses(413))
 
 
 async def open_cookie_session(

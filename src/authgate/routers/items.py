@@ -22,12 +22,9 @@ from authgate.items.schemas import (
     encode_cursor,
 )
 from authgate.openapi import responses
-from authgate.routing import PrefixRoute
 from authgate.sessions.dependencies import CurrentUser
 
-router = APIRouter(
-    prefix="/items", tags=["items"], responses=responses(413), route_class=PrefixRoute
-)
+router = APIRouter(prefix="/items", tags=["items"], responses=responses(413))
 FIELDS = ("name", "size")
 IfMatch = Annotated[str | None, Header(max_length=2048)]
 IfNoneMatch = Annotated[str | None, Header(max_length=2048)]

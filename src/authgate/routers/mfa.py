@@ -17,13 +17,10 @@ from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpSetupRe
 from authgate.openapi import form_or_json, responses
 from authgate.routers.browser import open_cookie_session
 from authgate.routers.tokens import open_tokens
-from authgate.routing import PrefixRoute
 from authgate.sessions.dependencies import CurrentUser, RecentSession
 from authgate.sessions.schemas import OAuth2Token, TokenLogin
 
-router = APIRouter(
-    prefix="/account", tags=["mfa"], responses=responses(413), route_class=PrefixRoute
-)
+router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413))
 
 
 @router.post("/mfa/totp", response_model=TotpSetupRead, responses=responses(401, 403, 409))

@@ -20,7 +20,6 @@ from authgate.handlers import language_of
 from authgate.mfa.errors import MfaRequired
 from authgate.openapi import responses
 from authgate.routers.tokens import log_in, token_lifetimes
-from authgate.routing import PrefixRoute
 from authgate.sessions import tokens
 from authgate.sessions.schemas import (
     AuthorizationServerMetadata,
@@ -31,10 +30,8 @@ from authgate.sessions.schemas import (
     Verified,
 )
 
-router = APIRouter(
-    prefix="/account", tags=["oauth2"], responses=responses(413), route_class=PrefixRoute
-)
-metadata_router = APIRouter(tags=["oauth2"], responses=responses(413), route_class=PrefixRoute)
+router = APIRouter(prefix="/account", tags=["oauth2"], responses=responses(413))
+metadata_router = APIRouter(tags=["oauth2"], responses=responses(413))
 GRANT_TYPES = ["password", "refresh_token"]
 OAUTH2_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {

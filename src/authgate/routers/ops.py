@@ -7,10 +7,9 @@ from prometheus_client.core import GaugeMetricFamily
 
 from authgate.mail.outbox import count_pending
 from authgate.openapi import responses
-from authgate.routing import PrefixRoute
 from authgate.sessions.service import count_live_sessions
 
-router = APIRouter(tags=["operations"], responses=responses(413), route_class=PrefixRoute)
+router = APIRouter(tags=["operations"], responses=responses(413))
 
 
 @router.get("/health")

@@ -19,13 +19,10 @@ from authgate.passkeys import service
 from authgate.passkeys.schemas import PasskeyLoginRequest, PasskeyRead, PasskeyRegistration
 from authgate.routers.browser import open_cookie_session
 from authgate.routers.tokens import open_tokens
-from authgate.routing import PrefixRoute
 from authgate.sessions.dependencies import CurrentUser, RecentSession
 from authgate.sessions.schemas import TokenLogin
 
-router = APIRouter(
-    prefix="/account/passkeys", tags=["passkeys"], responses=responses(413), route_class=PrefixRoute
-)
+router = APIRouter(prefix="/account/passkeys", tags=["passkeys"], responses=responses(413))
 PasskeyId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
 
 

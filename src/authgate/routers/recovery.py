@@ -14,13 +14,10 @@ from authgate.recovery.dependencies import (
     send_verification_request,
 )
 from authgate.recovery.schemas import EmailVerification, PasswordResetConfirm, PasswordResetRequest
-from authgate.routing import PrefixRoute
 from authgate.schemas import Message
 from authgate.sessions.dependencies import CurrentUser, event_context
 
-router = APIRouter(
-    prefix="/account", tags=["accounts"], responses=responses(413), route_class=PrefixRoute
-)
+router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
 
 
 @router.post(

@@ -13,7 +13,6 @@ from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
 from authgate.routers.credentials import authenticate_request
-from authgate.routing import PrefixRoute
 from authgate.schemas import Message
 from authgate.sessions import service as sessions
 from authgate.sessions import tokens
@@ -28,10 +27,8 @@ from authgate.sessions.schemas import (
 )
 from authgate.settings import Settings
 
-router = APIRouter(
-    prefix="/account", tags=["tokens"], responses=responses(413), route_class=PrefixRoute
-)
-jwks_router = APIRouter(tags=["tokens"], responses=responses(413), route_class=PrefixRoute)
+router = APIRouter(prefix="/account", tags=["tokens"], responses=responses(413))
+jwks_router = APIRouter(tags=["tokens"], responses=responses(413))
 # Documented as a UUID but not enforced by FastAPI: a malformed id answers 404, like an unknown one.
 SessionId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
 
