@@ -170,3 +170,39 @@ async def test_concurrent_creates_with_if_none_match_star(alice):
         *(put(alice, f"/items/once?name={n}&size={n}", **{"If-None-Match": "*"}) for n in range(5))
     )
     assert sorted(r.status_code for r in responses) == [201, 412, 412, 412, 412]
+
+
+@pytest.mark.parametrize(
+    ("method", "header"),
+    [("GET", "If-None-Match"), ("PUT", "If-Match"), ("PUT", "If-None-Match"),
+     ("DELETE", "If-Match")],
+)  # fmt: skip
+async def test_preconditions_over_2048_characters_are_422(alice, tag, method, header):
+    body = {"name": "Foo", "size": 1} if method == "PUT" else None
+    sent = {header: '"' + "x" * 2047 + '"'}
+    response = await alice.request(
+        method, "/items/foo", json=body, headers={**csrf_headers(alice), **sent}
+    )
+    assert response.status_code == 422
+    assert response.json()["code"] == "validation_error"
+    assert response.json()["detail"][0]["loc"] == ["header", header.lower()]
+    # 2048 characters are still a precondition, judged as one (a stale tag here)
+    sent = {header: '"' + "x" * 2046 + '"'}
+    response = await alice.request(
+        method, "/items/foo", json=body, headers={**csrf_headers(alice), **sent}
+    )
+    assert response.status_code in (200, 412)
+
+
+def test_preconditions_are_documented(app):
+    paths = app.openapi()["paths"]["/items/{item_id}"]
+    declared = {
+        method: {p["name"]: p["schema"] for p in operation["parameters"] if p["in"] == "header"}
+        for method, operation in paths.items()
+    }
+    limit = {"type": "string", "maxLength": 2048}
+    assert declared == {
+        "get": {"if-none-match": limit},
+        "put": {"if-match": limit, "if-none-match": limit},
+        "delete": {"if-match": limit},
+    }

@@ -1,8 +1,8 @@
 """/items: the seed's upsert resource, owned, persistent and safe under concurrent writers."""
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
@@ -26,14 +26,36 @@ from authgate.sessions.dependencies import CurrentUser
 
 router = APIRouter(prefix="/items", tags=["items"], responses=responses(413))
 FIELDS = ("name", "size")
-IfMatch = Annotated[str | None, Header(max_length=2048)]
-IfNoneMatch = Annotated[str | None, Header(max_length=2048)]
+MAX_PRECONDITION = 2048
 ITEM_BODY_DOCS = {
     "requestBody": {
         "required": False,
         "content": {"application/json": {"schema": ItemWrite.model_json_schema()}},
     }
 }
+
+
+def precondition(request: Request, name: str) -> str | None:
+    """The `If-Match` or `If-None-Match` header (422 when over 2048 characters).
+
+    Read here rather than declared as a FastAPI header parameter: FastAPI's parameter
+    machinery cost 116 k instructions a header on every request (callgrind, GET /items/{id}:
+    976 k with it, 860 k without). `precondition_docs` declares them in OpenAPI.
+    """
+    value = request.headers.get(name)
+    if value is not None and len(value) > MAX_PRECONDITION:
+        message = f"String should have at most {MAX_PRECONDITION} characters"
+        raise RequestValidationError([{
+            "type": "string_too_long", "loc": ("header", name), "msg": message, "input": value,
+            "ctx": {"max_length": MAX_PRECONDITION},
+        }])  # fmt: skip
+    return value
+
+
+def precondition_docs(*names: str) -> dict[str, Any]:
+    schema = {"type": "string", "maxLength": MAX_PRECONDITION}
+    return {"parameters": [{"name": name, "in": "header", "required": False, "schema": schema}
+                           for name in names]}  # fmt: skip
 
 
 async def item_input(
@@ -71,7 +93,7 @@ ItemInput = Annotated[ItemWrite, Depends(item_input)]
         201: {"model": ItemResult, "description": "Created"},
         **responses(401, 403, 412, 413, 415, 422),
     },
-    openapi_extra=ITEM_BODY_DOCS,
+    openapi_extra={**ITEM_BODY_DOCS, **precondition_docs("if-match", "if-none-match")},
 )
 async def put_item(
     item_id: ItemId,
@@ -80,10 +102,10 @@ async def put_item(
     # and written in one unit of work after both.
     user: CurrentUser,
     data: ItemInput,
-    if_match: IfMatch = None,
-    if_none_match: IfNoneMatch = None,
 ) -> Response:
     """Create or replace an item (yours, or any as admin); `If-Match` prevents lost updates."""
+    if_match = precondition(request, "if-match")
+    if_none_match = precondition(request, "if-none-match")
     now = request.app.state.clock()
     found, created = await request.app.state.db.write(
         lambda c: service.upsert(
@@ -104,11 +126,11 @@ async def put_item(
     "/{item_id}",
     response_model=ItemRead,
     responses={304: {"description": "Not modified"}, **responses(404, 422)},
+    openapi_extra=precondition_docs("if-none-match"),
 )
-async def read_item(
-    item_id: ItemId, request: Request, if_none_match: IfNoneMatch = None
-) -> Response:
+async def read_item(item_id: ItemId, request: Request) -> Response:
     """Read one item; `If-None-Match` with the current ETag answers 304."""
+    if_none_match = precondition(request, "if-none-match")
     # `get_item` called, not depended on: a dependency level costs FastAPI a resolution pass
     # per request, a tenth of this route's time in the bench.
     found = await get_item(item_id, request)
@@ -139,10 +161,14 @@ async def list_items(
     )
 
 
-@router.delete("/{item_id}", status_code=204, responses=responses(401, 403, 404, 412, 422))
-async def delete_item(
-    found: OwnedItem, request: Request, user: CurrentUser, if_match: IfMatch = None
-) -> Response:
+@router.delete(
+    "/{item_id}",
+    status_code=204,
+    responses=responses(401, 403, 404, 412, 422),
+    openapi_extra=precondition_docs("if-match"),
+)
+async def delete_item(found: OwnedItem, request: Request, user: CurrentUser) -> Response:
     """Delete an item (yours, or any as admin); `If-Match` makes it conditional."""
+    if_match = precondition(request, "if-match")
     await request.app.state.db.write(lambda c: service.remove(c, found.id, user, if_match))
     return Response(status_code=204)
