@@ -55,10 +55,11 @@ def python_generator() -> Path:
     executable = GENERATOR_ENV / "bin" / "openapi-python-client"
     if not _is_current(GENERATOR_ENV, GENERATOR_LOCK):
         shutil.rmtree(GENERATOR_ENV, ignore_errors=True)
-        run([sys.executable, "-m", "venv", str(GENERATOR_ENV)])
-        pip = [str(GENERATOR_ENV / "bin" / "python"), "-m", "pip", "install", "-q"]
-        run([*pip, "--disable-pip-version-check", "-r", str(GENERATOR_LOCK)],
-            timeout=INSTALL_TIMEOUT)  # fmt: skip
+        # No pip of its own: the project's pip installs into it (ten seconds less, cold).
+        run([sys.executable, "-m", "venv", "--without-pip", str(GENERATOR_ENV)])
+        pip = [sys.executable, "-m", "pip", "--python", str(GENERATOR_ENV / "bin" / "python")]
+        run([*pip, "install", "-q", "--no-compile", "--disable-pip-version-check",
+             "-r", str(GENERATOR_LOCK)], timeout=INSTALL_TIMEOUT)  # fmt: skip
         (GENERATOR_ENV / STAMP).write_text(_digest(GENERATOR_LOCK))
     return executable
 
