@@ -4,14 +4,16 @@ store and read them."""
 
 import asyncio
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import bindparam, func, insert, select, text, update
+from sqlalchemy import DateTime, bindparam, func, insert, select, text, update
+from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from authgate.accounts.models import User
+from authgate.db import UTCDateTime
 from authgate.sessions.models import LoginSession
 from authgate.units import Prepared
 from tests.bearer import create_account, set_user_flags, token_login
@@ -135,3 +137,27 @@ async def test_concurrent_writes_each_keep_their_own_outcome(app: FastAPI) -> No
             assert outcome == values["id"]
     kept = {r.id for v in rows for r in await db.read(lambda c, v=v: BY_ID.run(c, {"k": v["id"]}))}
     assert kept == {values["id"] for n, values in enumerate(rows) if n % 3}
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        datetime(2026, 11, 30, 8, 11, 28, 324714, tzinfo=UTC),
+        datetime(2026, 11, 30, 8, 11, 28, tzinfo=UTC),  # no microseconds: still written out
+        datetime(2026, 1, 1, 1, 0, tzinfo=timezone(timedelta(hours=9))),  # Seoul: the day before
+        datetime(999, 12, 31, 23, 59, 59, 1, tzinfo=UTC),
+    ],
+)
+def test_sqlite_datetimes_are_stored_as_sqlalchemy_stores_them(value: datetime) -> None:
+    """UTCDateTime's fused SQLite processors write and read SQLAlchemy's own text form."""
+    dialect = sqlite_dialect()
+    ours = UTCDateTime().dialect_impl(dialect)
+    theirs = DateTime().dialect_impl(dialect)
+    naive = value.astimezone(UTC).replace(tzinfo=None)
+    text_form = theirs.bind_processor(dialect)(naive)
+    assert ours.bind_processor(dialect)(value) == text_form
+    read = ours.result_processor(dialect, None)(text_form)
+    assert read == value and read.tzinfo is UTC
+    assert read == theirs.result_processor(dialect, None)(text_form).replace(tzinfo=UTC)
+    with pytest.raises(ValueError):
+        ours.bind_processor(dialect)(naive)
