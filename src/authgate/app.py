@@ -17,6 +17,7 @@ from authgate.middleware.headers import StandardHeadersMiddleware
 from authgate.middleware.trailing_slash import TrailingSlashMiddleware
 from authgate.observe import RequestObserver
 from authgate.openapi import document_security, responses
+from authgate.routers.accounts import read_me
 from authgate.routers.accounts import router as accounts_router
 from authgate.routers.admin import router as admin_router
 from authgate.routers.browser import router as browser_router
@@ -78,7 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     for router in routers:
         _include(app, router)
     install_routing(app)
-    document_security(app, oauth2_scheme, GUARDS)
+    document_security(app, oauth2_scheme, (*GUARDS, read_me))
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
     # 1. standard headers: times everything and decorates every answer, preflights and 413s too,
     #    and counts and logs each (by route template, which routing leaves in the scope);

@@ -6,6 +6,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Request, Response
 
 from authgate.accounts.schemas import Credentials
+from authgate.answers import answer
 from authgate.audit.events import EventType
 from authgate.bodies import parse_body
 from authgate.errors import AppError, NotFound, TokenReused
@@ -64,14 +65,14 @@ async def open_tokens(request: Request, user_id: int, amr: str = "pwd") -> token
     openapi_extra=form_or_json(Credentials),
     responses=responses(401, 413, 415, 422, 429),
 )
-async def login(request: Request) -> TokenLogin:
+async def login(request: Request) -> Response:
     """Log in with username and password (JSON or form); returns an access and a refresh token."""
     data = await parse_body(request, Credentials)
     pair = await log_in(request, data.username, data.password)
     message = translate("login_success", language_of(request))
-    return TokenLogin(
+    return answer(TokenLogin(
         message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
-    )
+    ))  # fmt: skip
 
 
 @router.post(
@@ -81,7 +82,7 @@ async def login(request: Request) -> TokenLogin:
     openapi_extra=form_or_json(RefreshRequest),
     responses=responses(401, 413, 415, 422),
 )
-async def refresh(request: Request) -> RefreshResult:
+async def refresh(request: Request) -> Response:
     """A new access token for a refresh token; with rotation, a new refresh token too."""
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
@@ -97,7 +98,7 @@ async def refresh(request: Request) -> RefreshResult:
         state.metrics.refresh("invalid")
         raise
     state.metrics.refresh("rotated")
-    return RefreshResult(access=pair.access, refresh=pair.refresh)
+    return answer(RefreshResult(access=pair.access, refresh=pair.refresh), exclude_none=True)
 
 
 @router.post(
