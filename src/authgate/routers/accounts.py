@@ -8,11 +8,13 @@ from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
 from authgate.audit import service as audit
+from authgate.audit.events import EventType
 from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY, parse_body
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
+from authgate.passkeys import assertion as passkeys
 from authgate.recovery.dependencies import verify_new_email
 from authgate.routers.credentials import register_request
 from authgate.routers.tokens import token_lifetimes
@@ -124,18 +126,35 @@ async def delete_account(user_id: UserId, request: Request, principal: RecentSes
 async def reauthenticate(
     request: Request, response: Response, principal: CurrentSession
 ) -> Reauthenticated:
-    """Prove it is you again (password or TOTP code) before a sensitive change: your session
-    is replaced by a new one (new tokens in the answer, or new cookies)."""
+    """Prove it is you again (password, TOTP code, recovery code or passkey) before a sensitive
+    change: your session is replaced by a new one (new tokens in the answer, or new cookies)."""
     data = await parse_body(request, ReauthRequest)
     state = request.app.state
-    now, ip = state.clock(), state.clients.client_ip(request)
-    # Wrong guesses count against the account's log-in limit, as on the log-in routes.
-    async with state.limits.login_attempt(username_key(principal.user.username), ip):
-        replaced = await stepup.reauthenticate(
-            state.db, state.hasher, state.totp_cipher, state.tokens, principal.session,
-            password=data.password, code=data.code, now=now, opening=_opening(request),
-        )  # fmt: skip
+    now, ip, context = state.clock(), state.clients.client_ip(request), event_context(request)
+    try:
+        # Wrong guesses count against the account's log-in limit, as on the log-in routes.
+        async with state.limits.login_attempt(username_key(principal.user.username), ip):
+            replaced = await stepup.reauthenticate(
+                state.db, state.hasher, state.totp_cipher, state.tokens, state.passkeys,
+                principal.session, data, now=now, opening=_opening(request), context=context,
+            )  # fmt: skip
+    except stepup.ReauthenticationRejected as exc:
+        # A refusal changes nothing (a spent challenge aside): queued, like a failed log-in.
+        state.audit.later(EventType.REAUTHENTICATION_FAILED, context, user_id=principal.user.id,
+                          method=exc.method, reason=exc.reason)  # fmt: skip
+        raise
     return Reauthenticated(auth_time=now, **_hand_over(replaced, request, response))
+
+
+@router.post("/reauthenticate/options", responses=responses(400, 401, 403, 429))
+async def reauthentication_options(request: Request, principal: CurrentSession) -> dict[str, Any]:
+    """Options for `navigator.credentials.get()` that only your passkeys answer, to send back
+    as `{"passkey": ...}` to /account/reauthenticate within 5 minutes."""
+    state = request.app.state
+    await state.limits.hit_login_ip(state.clients.client_ip(request))
+    return await passkeys.reauthentication_options(
+        state.db, state.passkeys, principal.user.id, state.clock()
+    )
 
 
 def _hand_over(replaced: Replacement, request: Request, response: Response) -> dict[str, Any]:

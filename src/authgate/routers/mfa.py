@@ -8,19 +8,23 @@ from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import UserRead
 from authgate.accounts.snapshot import AuthUser
+from authgate.audit.events import EventType
 from authgate.bodies import parse_body
 from authgate.browser.schemas import LoginResult
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.mfa import challenge, service
+from authgate.mfa.errors import MfaCodeRejected
 from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpSetupRead
 from authgate.openapi import form_or_json, responses
 from authgate.routers.browser import open_cookie_session
 from authgate.routers.tokens import open_tokens
-from authgate.sessions.dependencies import CurrentUser, RecentSession
+from authgate.sessions.dependencies import CurrentUser, RecentSession, event_context
 from authgate.sessions.schemas import OAuth2Token, TokenLogin
 
 router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413))
+# RFC 8176: a password and a one-time code; a recovery code is a second factor too.
+LOGIN_AMR = {"totp": "pwd otp mfa", "recovery_code": "pwd mfa"}
 
 
 @router.post("/mfa/totp", response_model=TotpSetupRead, responses=responses(401, 403, 409))
@@ -39,8 +43,10 @@ async def start_totp(request: Request, user: CurrentUser) -> TotpSetupRead:
 async def confirm_totp(data: CodeInput, request: Request, user: CurrentUser) -> RecoveryCodes:
     """Turn TOTP on with a first code from the app; answers ten single-use recovery codes."""
     state = request.app.state
-    cipher, now = state.totp_cipher, state.clock()
-    codes = await state.db.write(lambda c: service.confirm_totp(c, cipher, user.id, data.code, now))
+    cipher, now, context = state.totp_cipher, state.clock(), event_context(request)
+    codes = await state.db.write(
+        lambda c: service.confirm_totp(c, cipher, user.id, data.code, now, context)
+    )
     return RecoveryCodes(recovery_codes=codes)
 
 
@@ -48,8 +54,8 @@ async def confirm_totp(data: CodeInput, request: Request, user: CurrentUser) -> 
 async def disable_totp(request: Request, principal: RecentSession) -> Response:
     """Turn TOTP off (needs a recent authentication): log-in asks for the password alone
     again; recovery codes are deleted."""
-    user_id = principal.user.id
-    await request.app.state.db.write(lambda c: service.disable_totp(c, user_id))
+    user_id, context = principal.user.id, event_context(request)
+    await request.app.state.db.write(lambda c: service.disable_totp(c, user_id, context))
     return Response(status_code=204)
 
 
@@ -58,9 +64,9 @@ async def disable_totp(request: Request, principal: RecentSession) -> Response:
 )
 async def regenerate_recovery_codes(request: Request, principal: RecentSession) -> RecoveryCodes:
     """Replace all your recovery codes with ten new ones (needs a recent authentication)."""
-    now, user_id = request.app.state.clock(), principal.user.id
+    now, user_id, context = request.app.state.clock(), principal.user.id, event_context(request)
     codes = await request.app.state.db.write(
-        lambda c: service.regenerate_recovery_codes(c, user_id, now)
+        lambda c: service.regenerate_recovery_codes(c, user_id, now, context)
     )
     return RecoveryCodes(recovery_codes=codes)
 
@@ -80,19 +86,27 @@ async def login_mfa(request: Request, response: Response) -> Any:
     now = state.clock()
     username = await challenge.challenged_username(state.db, data.mfa_token, now) or ""
     # Wrong codes count against the log-in limit of the account, like wrong passwords.
-    async with state.limits.login_attempt(username_key(username), state.clients.client_ip(request)):
-        passed = await challenge.finish(
-            state.db, state.totp_cipher, data.mfa_token, code=data.code,
-            recovery_code=data.recovery_code, now=now,
-        )  # fmt: skip
+    context = event_context(request)
+    try:
+        async with state.limits.login_attempt(
+            username_key(username), state.clients.client_ip(request)
+        ):
+            passed = await challenge.finish(
+                state.db, state.totp_cipher, data.mfa_token, code=data.code,
+                recovery_code=data.recovery_code, now=now, context=context,
+            )  # fmt: skip
+    except MfaCodeRejected as exc:
+        if not exc.recorded:  # nothing changed, so no unit recorded it: queued
+            state.audit.later(EventType.MFA_FAILED, context, user_id=exc.user_id,
+                              method=exc.method, reason=exc.reason)  # fmt: skip
+        raise
     message = translate("login_success", language_of(request))
-    # RFC 8176: a password and a one-time code; a recovery code is a second factor too.
-    amr = "pwd otp mfa" if passed.method == "otp" else "pwd mfa"
+    amr = LOGIN_AMR[passed.method]
     if passed.kind == "cookie":
         user = AuthUser.of(await state.db.read(lambda c: accounts.get_user(c, passed.user_id)))
-        await open_cookie_session(request, response, user, amr)
+        await open_cookie_session(request, response, user, amr, passed.method)
         return LoginResult(message=message, user=UserRead.model_validate(user))
-    pair = await open_tokens(request, passed.user_id, amr)
+    pair = await open_tokens(request, passed.user_id, amr, passed.method)
     if passed.kind == "oauth2":
         return OAuth2Token(
             access_token=pair.access, refresh_token=pair.refresh, expires_in=pair.expires_in

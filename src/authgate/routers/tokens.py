@@ -48,13 +48,14 @@ async def log_in(
     return await open_tokens(request, user.id)
 
 
-async def open_tokens(request: Request, user_id: int, amr: str = "pwd") -> tokens.TokenPair:
+async def open_tokens(
+    request: Request, user_id: int, amr: str = "pwd", method: str | None = None
+) -> tokens.TokenPair:
     state = request.app.state
     return await tokens.open_token_session(
         state.db, state.tokens, user_id, token_lifetimes(state.settings), now=state.clock(),
         user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
-        amr=amr,
-        context=event_context(request),
+        amr=amr, context=event_context(request), method=method,
     )  # fmt: skip
 
 
