@@ -15,11 +15,19 @@ from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.mfa import challenge, service
 from authgate.mfa.errors import MfaCodeRejected
-from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpSetupRead
+from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpConfirmed, TotpSetupRead
 from authgate.openapi import form_or_json, responses
 from authgate.routers.browser import open_cookie_session
+from authgate.routers.handover import hand_over, next_session
 from authgate.routers.tokens import open_tokens
-from authgate.sessions.dependencies import CurrentUser, RecentSession, event_context
+from authgate.sessions import stepup
+from authgate.sessions.dependencies import (
+    EnrollingSession,
+    EnrollingUser,
+    RecentSession,
+    event_context,
+    is_enrolling,
+)
 from authgate.sessions.schemas import OAuth2Token, TokenLogin
 
 router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413))
@@ -28,7 +36,7 @@ LOGIN_AMR = {"totp": "pwd otp mfa", "recovery_code": "pwd mfa"}
 
 
 @router.post("/mfa/totp", response_model=TotpSetupRead, responses=responses(401, 403, 409))
-async def start_totp(request: Request, user: CurrentUser) -> TotpSetupRead:
+async def start_totp(request: Request, user: EnrollingUser) -> TotpSetupRead:
     """Start setting up a TOTP authenticator: a pending secret, its otpauth URI and QR code."""
     state = request.app.state
     setup = await service.start_totp(
@@ -38,16 +46,29 @@ async def start_totp(request: Request, user: CurrentUser) -> TotpSetupRead:
 
 
 @router.post(
-    "/mfa/totp/confirm", response_model=RecoveryCodes, responses=responses(400, 401, 403, 409, 422)
+    "/mfa/totp/confirm",
+    response_model=TotpConfirmed,
+    response_model_exclude_none=True,
+    responses=responses(400, 401, 403, 409, 422),
 )
-async def confirm_totp(data: CodeInput, request: Request, user: CurrentUser) -> RecoveryCodes:
-    """Turn TOTP on with a first code from the app; answers ten single-use recovery codes."""
+async def confirm_totp(
+    data: CodeInput, request: Request, response: Response, principal: EnrollingSession
+) -> TotpConfirmed:
+    """Turn TOTP on with a first code from the app; answers ten single-use recovery codes
+    (and, under mandatory MFA, your session's replacement)."""
     state = request.app.state
     cipher, now, context = state.totp_cipher, state.clock(), event_context(request)
+    user_id = principal.user.id
+    if is_enrolling(request, principal):
+        codes, replaced = await stepup.confirm_totp(
+            state.db, cipher, state.tokens, principal.session, data.code, now=now,
+            opening=next_session(request), context=context,
+        )  # fmt: skip
+        return TotpConfirmed(recovery_codes=codes, **hand_over(replaced, request, response))
     codes = await state.db.write(
-        lambda c: service.confirm_totp(c, cipher, user.id, data.code, now, context)
+        lambda c: service.confirm_totp(c, cipher, user_id, data.code, now, context)
     )
-    return RecoveryCodes(recovery_codes=codes)
+    return TotpConfirmed(recovery_codes=codes)
 
 
 @router.delete("/mfa/totp", status_code=204, responses=responses(400, 401, 403))

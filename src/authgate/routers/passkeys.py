@@ -21,7 +21,12 @@ from authgate.passkeys.errors import PasskeyRejected
 from authgate.passkeys.schemas import PasskeyLoginRequest, PasskeyRead, PasskeyRegistration
 from authgate.routers.browser import open_cookie_session
 from authgate.routers.tokens import open_tokens
-from authgate.sessions.dependencies import CurrentUser, RecentSession, event_context
+from authgate.sessions.dependencies import (
+    EnrollingUser,
+    RecentEnrollingSession,
+    RecentSession,
+    event_context,
+)
 from authgate.sessions.schemas import TokenLogin
 
 router = APIRouter(prefix="/account/passkeys", tags=["passkeys"], responses=responses(413))
@@ -29,7 +34,9 @@ PasskeyId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
 
 
 @router.post("/register/options", responses=responses(401, 403))
-async def registration_options(request: Request, principal: RecentSession) -> dict[str, Any]:
+async def registration_options(
+    request: Request, principal: RecentEnrollingSession
+) -> dict[str, Any]:
     """Options for `navigator.credentials.create()` (needs a recent authentication)."""
     state = request.app.state
     return await service.registration_options(
@@ -44,7 +51,7 @@ async def registration_options(request: Request, principal: RecentSession) -> di
     openapi_extra=form_or_json(PasskeyRegistration),
     responses=responses(400, 401, 403, 413, 415, 422),
 )
-async def register(request: Request, principal: RecentSession) -> PasskeyRead:
+async def register(request: Request, principal: RecentEnrollingSession) -> PasskeyRead:
     """Store a new passkey from the authenticator's answer to the registration options."""
     data = await parse_body(request, PasskeyRegistration, forms=False)
     state = request.app.state
@@ -56,7 +63,7 @@ async def register(request: Request, principal: RecentSession) -> PasskeyRead:
 
 
 @router.get("", response_model=list[PasskeyRead], responses=responses(401))
-async def list_passkeys(request: Request, user: CurrentUser) -> list[PasskeyRead]:
+async def list_passkeys(request: Request, user: EnrollingUser) -> list[PasskeyRead]:
     """Your passkeys, oldest first."""
     rows = await request.app.state.db.read(lambda c: service.list_passkeys(c, user.id))
     return [PasskeyRead.model_validate(row) for row in rows]

@@ -16,7 +16,7 @@ from authgate.routers.credentials import authenticate_request
 from authgate.schemas import Message
 from authgate.sessions import service as sessions
 from authgate.sessions import tokens
-from authgate.sessions.dependencies import CurrentSession, event_context
+from authgate.sessions.dependencies import CurrentSession, EnrollingSession, event_context
 from authgate.sessions.schemas import (
     RefreshRequest,
     RefreshResult,
@@ -124,7 +124,7 @@ async def verify(request: Request) -> Verified:
     openapi_extra=form_or_json(RefreshRequest),
     responses=responses(401, 403, 413, 415, 422),
 )
-async def logout(request: Request, principal: CurrentSession) -> Message:
+async def logout(request: Request, principal: EnrollingSession) -> Message:
     """End the session of your refresh token: it and your access token stop working at once."""
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
@@ -136,7 +136,7 @@ async def logout(request: Request, principal: CurrentSession) -> Message:
 
 
 @router.post("/logout-all", response_model=Message, responses=responses(401, 403))
-async def logout_all(request: Request, principal: CurrentSession) -> Message:
+async def logout_all(request: Request, principal: EnrollingSession) -> Message:
     """End every session of your account, on every device, this one included."""
     state = request.app.state
     user_id, now, context = principal.user.id, state.clock(), event_context(request)

@@ -117,3 +117,27 @@ async def _check(
     if reason is not None:
         raise ReauthenticationRejected(proof.method, reason)
     return False
+
+
+async def confirm_totp(
+    db: Database, cipher: KeyCipher, codec: TokenCodec, session: SessionState, code: str, *,
+    now: datetime, opening: NewSession, context: EventContext = NO_CONTEXT,
+) -> tuple[list[str], Replacement]:  # fmt: skip
+    """Turn TOTP on with its first code on a session that mandatory MFA confines to enrolling:
+    the code is a second factor shown, so the session is replaced, as a step-up with it would,
+    by one whose amr says so. Returns the recovery codes and the new session."""
+    amr = stepped_up_amr(session.amr, "totp")
+    successor = SessionSuccessor(session, opening, now, amr=amr, context=context, method="totp")
+
+    def work(connection: Connection) -> list[str]:
+        codes = mfa.confirm_totp(connection, cipher, session.user.id, code, now, context)
+        if not end_sessions(
+            connection, [session.id], now, context,
+            type=EventType.SESSION_ENDED, reason="mfa_enrolled",
+        ):  # fmt: skip
+            raise TokenRevoked()
+        successor.insert(connection)
+        return codes
+
+    codes = await db.write(work)
+    return codes, successor.replacement(codec)
