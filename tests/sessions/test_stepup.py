@@ -87,6 +87,23 @@ async def test_second_factor_changes_need_it_and_a_code_renews_it(client, clock)
     assert (await client.delete("/account/mfa/totp", headers=headers)).status_code == 204
 
 
+async def test_setting_up_totp_needs_it_too(client, clock):
+    """Someone holding a stale session must not put their own authenticator on the account."""
+    await create_account(client)
+    headers = bearer((await token_login(client))["access"])
+    started = (await client.post("/account/mfa/totp", headers=headers)).json()
+    clock.advance(STALE)
+    for response in (
+        await client.post("/account/mfa/totp", headers=headers),
+        await client.post(
+            "/account/mfa/totp/confirm",
+            json={"code": code_at(started["secret"], clock)},
+            headers=headers,
+        ),
+    ):
+        assert (response.status_code, response.json()["code"]) == (401, "reauthentication_required")
+
+
 async def test_a_recovery_code_renews_it_once(client, clock):
     """For a user whose authenticator app is not at hand: a recovery code, spent."""
     await create_account(client)

@@ -22,8 +22,7 @@ from authgate.routers.handover import hand_over, next_session
 from authgate.routers.tokens import open_tokens
 from authgate.sessions import stepup
 from authgate.sessions.dependencies import (
-    EnrollingSession,
-    EnrollingUser,
+    RecentEnrollingSession,
     RecentSession,
     event_context,
     is_enrolling,
@@ -36,9 +35,10 @@ LOGIN_AMR = {"totp": "pwd otp mfa", "recovery_code": "pwd mfa"}
 
 
 @router.post("/mfa/totp", response_model=TotpSetupRead, responses=responses(401, 403, 409))
-async def start_totp(request: Request, user: EnrollingUser) -> TotpSetupRead:
-    """Start setting up a TOTP authenticator: a pending secret, its otpauth URI and QR code."""
-    state = request.app.state
+async def start_totp(request: Request, principal: RecentEnrollingSession) -> TotpSetupRead:
+    """Start setting up a TOTP authenticator (needs a recent authentication): a pending
+    secret, its otpauth URI and QR code."""
+    state, user = request.app.state, principal.user
     setup = await service.start_totp(
         state.db, state.totp_cipher, user.id, user.username, state.clock()
     )
@@ -52,7 +52,7 @@ async def start_totp(request: Request, user: EnrollingUser) -> TotpSetupRead:
     responses=responses(400, 401, 403, 409, 422),
 )
 async def confirm_totp(
-    data: CodeInput, request: Request, response: Response, principal: EnrollingSession
+    data: CodeInput, request: Request, response: Response, principal: RecentEnrollingSession
 ) -> TotpConfirmed:
     """Turn TOTP on with a first code from the app; answers ten single-use recovery codes
     (and, under mandatory MFA, your session's replacement)."""
