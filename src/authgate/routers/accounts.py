@@ -11,6 +11,7 @@ from authgate.audit import service as audit
 from authgate.audit.events import EventType
 from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY, parse_body
+from authgate.errors import RateLimited
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
@@ -143,6 +144,10 @@ async def reauthenticate(
         # A refusal changes nothing (a spent challenge aside): queued, like a failed log-in.
         state.audit.later(EventType.REAUTHENTICATION_FAILED, context, user_id=principal.user.id,
                           method=exc.method, reason=exc.reason)  # fmt: skip
+        raise
+    except RateLimited:
+        state.audit.later(EventType.RATE_LIMITED, context, user_id=principal.user.id,
+                          limit="login", step="reauthenticate")  # fmt: skip
         raise
     return Reauthenticated(auth_time=now, **hand_over(replaced, request, response))
 

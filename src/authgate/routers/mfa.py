@@ -11,6 +11,7 @@ from authgate.accounts.snapshot import AuthUser
 from authgate.audit.events import EventType
 from authgate.bodies import parse_body
 from authgate.browser.schemas import LoginResult
+from authgate.errors import RateLimited
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.mfa import challenge, service
@@ -106,8 +107,8 @@ async def login_mfa(request: Request, response: Response) -> Any:
     state = request.app.state
     now = state.clock()
     username = await challenge.challenged_username(state.db, data.mfa_token, now) or ""
-    # Wrong codes count against the log-in limit of the account, like wrong passwords.
     context = event_context(request)
+    # Wrong codes count against the log-in limit of the account, like wrong passwords.
     try:
         async with state.limits.login_attempt(
             username_key(username), state.clients.client_ip(request)
@@ -120,6 +121,10 @@ async def login_mfa(request: Request, response: Response) -> Any:
         if not exc.recorded:  # nothing changed, so no unit recorded it: queued
             state.audit.later(EventType.MFA_FAILED, context, user_id=exc.user_id,
                               method=exc.method, reason=exc.reason)  # fmt: skip
+        raise
+    except RateLimited:
+        state.audit.later(EventType.RATE_LIMITED, context, limit="login", step="mfa",
+                          username=username)  # fmt: skip
         raise
     message = translate("login_success", language_of(request))
     amr = LOGIN_AMR[passed.method]

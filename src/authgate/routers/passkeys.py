@@ -12,7 +12,7 @@ from authgate.accounts.snapshot import AuthUser
 from authgate.audit.events import EventType
 from authgate.bodies import parse_body
 from authgate.browser.schemas import LoginResult
-from authgate.errors import NotFound
+from authgate.errors import NotFound, RateLimited
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
@@ -105,7 +105,7 @@ async def login(request: Request, response: Response) -> Any:
     data = await parse_body(request, PasskeyLoginRequest, forms=False)
     state = request.app.state
     username = await assertion.credential_owner(state.db, data.credential) or ""
-    ip = state.clients.client_ip(request)
+    ip, context = state.clients.client_ip(request), event_context(request)
     try:
         async with state.limits.login_attempt(username_key(username), ip):
             passed = await assertion.authenticate(
@@ -115,8 +115,13 @@ async def login(request: Request, response: Response) -> Any:
         # Nothing changed that the event could go with (a spent challenge is no change of
         # the account's): queued, like a failed password log-in.
         state.metrics.login("failed")
-        state.audit.later(EventType.PASSKEY_LOGIN_FAILED, event_context(request),
-                          user_id=exc.user_id, reason=exc.reason)  # fmt: skip
+        state.audit.later(EventType.PASSKEY_LOGIN_FAILED, context, user_id=exc.user_id,
+                          reason=exc.reason)  # fmt: skip
+        raise
+    except RateLimited:
+        state.metrics.login("rate_limited")
+        state.audit.later(EventType.RATE_LIMITED, context, limit="login", step="passkey",
+                          username=username)  # fmt: skip
         raise
     state.metrics.login("succeeded")
     # RFC 8176: a hardware-bound key; with user verification (PIN, biometrics) two factors.
