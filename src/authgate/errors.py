@@ -59,6 +59,13 @@ class ReauthenticationRequired(AppError):
     status, code = 401, "reauthentication_required"
 
 
+class MfaEnrollmentRequired(AppError):
+    """Mandatory MFA: a session proven by a password alone may only set up a second factor
+    (and step up with it) until then."""
+
+    status, code = 403, "mfa_enrollment_required"
+
+
 class CsrfFailed(AppError):
     status, code = 403, "csrf_failed"
 

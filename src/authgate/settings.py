@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     session_absolute_lifetime: int = Field(2_592_000, ge=1)
     # How long the `mfa_token` of a log-in's password step waits for the second factor.
     mfa_challenge_lifetime: int = Field(300, ge=30, le=3600)
+    # Mandatory MFA (ASVS 6.3.3): a session proven by a password alone may only enrol a second
+    # factor (and step up with it); every other protected route answers 403.
+    mfa_required: bool = False
     # Sensitive changes need a proof of identity this recent on the session (step-up).
     reauth_window: int = Field(300, ge=1)
     # Passkeys: the site's domain, and the exact origins its pages run on (default https://<id>).

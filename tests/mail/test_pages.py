@@ -72,3 +72,12 @@ async def test_pages_stay_out_of_the_api_schema(client):
     paths = (await client.get("/openapi.json")).json()["paths"]
     assert not [path for path in paths if path.startswith("/ui")]
     assert "/account/password-reset/confirm" in paths
+
+
+async def test_password_fields_are_masked_and_password_managers_welcome(client, smtp):
+    """ASVS 6.2.6 and 6.2.7: type=password; nothing stops pasting or a password manager."""
+    page = await client.get(path_of((await _reset_mail(client, smtp)).link))
+    assert page.text.count('<input type="password"') == 2
+    assert page.text.count('autocomplete="new-password"') == 2
+    for blocker in ("onpaste", "oncopy", 'autocomplete="off"', "<script"):
+        assert blocker not in page.text

@@ -3,7 +3,7 @@
 import pytest
 from sqlalchemy import select
 
-from authgate.mfa.models import TotpFactor
+from authgate.mfa.models import RecoveryCode, TotpFactor
 from tests.bearer import bearer, create_account, token_login
 from tests.helpers import PASSWORD, execute
 from tests.mfa.helpers import code_at, enrol
@@ -122,6 +122,21 @@ async def test_recovery_codes_are_single_use_and_regenerated(client, alice, cloc
     assert (await client.post("/account/login/mfa", json=stale)).status_code == 401
     ok = {"mfa_token": token, "recovery_code": fresh["recovery_codes"][0]}
     assert (await client.post("/account/login/mfa", json=ok)).status_code == 200
+
+
+async def test_recovery_codes_have_120_random_bits_and_only_their_hashes_are_stored(
+    app, client, alice, clock
+):
+    """ASVS 6.5.2: at least 112 bits, so a fast hash stores them safely (no salt needed)."""
+    _, codes = await enrol(client, bearer(alice["access"]), clock)
+    for code in codes:
+        groups = code.split("-")
+        assert [len(group) for group in groups] == [4] * 6  # 24 symbols of 32: 120 bits
+        assert set("".join(groups)) <= set("ABCDEFGHJKLMNPQRSTUVWXYZ23456789")
+    stored = [row.code_hash for row in await execute(app, select(RecoveryCode))]
+    assert len(stored) == 10
+    assert not {code.replace("-", "") for code in codes} & set(stored)
+    assert all(len(value) == 64 for value in stored)  # SHA-256, hex
 
 
 async def test_the_challenge_expires_and_dies_with_a_password_change(client, alice, clock):

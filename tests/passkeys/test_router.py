@@ -3,7 +3,8 @@
 import jwt
 import pytest
 
-from tests.bearer import bearer, create_account, token_login
+from tests.audit.helpers import stored
+from tests.bearer import bearer, create_account, set_user_flags, token_login
 from tests.helpers import csrf_headers
 from tests.passkeys.authenticator import SoftAuthenticator
 
@@ -137,3 +138,14 @@ def test_the_origins_setting_is_checked(tmp_path):
     assert Settings(data_dir=tmp_path).effective_webauthn_origins == ["https://localhost"]
     with pytest.raises(ValueError, match="AUTHGATE_WEBAUTHN_ORIGINS"):
         Settings(data_dir=tmp_path, webauthn_origins="https://app.example.com/login")
+
+
+async def test_a_deactivated_accounts_passkey_does_not_log_in(app, client, alice):
+    authenticator = SoftAuthenticator(ORIGIN)
+    await register(client, alice, authenticator)
+    me = (await client.get("/account/me", headers=alice)).json()
+    await set_user_flags(app, me["id"], is_active=False)
+    response = await passkey_login(client, authenticator)
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_credentials")
+    (failed,) = await stored(app, type="passkey_login_failed")
+    assert (failed.user_id, failed.detail) == (me["id"], {"reason": "inactive"})

@@ -12,6 +12,10 @@ from tests.audit.test_events import (  # noqa: F401 (collected here too)
     test_signup_records_signup_and_login,
     test_token_logout_and_logout_all,
 )
+from tests.audit.test_factor_events import (  # noqa: F401
+    test_reauthentication_outcomes,
+    test_totp_on_off_and_each_login_step,
+)
 from tests.audit.test_router import (  # noqa: F401
     test_admin_audit_filters,
     test_admin_audit_pages_newest_first,

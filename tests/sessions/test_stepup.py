@@ -87,6 +87,49 @@ async def test_second_factor_changes_need_it_and_a_code_renews_it(client, clock)
     assert (await client.delete("/account/mfa/totp", headers=headers)).status_code == 204
 
 
+async def test_setting_up_totp_needs_it_too(client, clock):
+    """Someone holding a stale session must not put their own authenticator on the account."""
+    await create_account(client)
+    headers = bearer((await token_login(client))["access"])
+    started = (await client.post("/account/mfa/totp", headers=headers)).json()
+    clock.advance(STALE)
+    for response in (
+        await client.post("/account/mfa/totp", headers=headers),
+        await client.post(
+            "/account/mfa/totp/confirm",
+            json={"code": code_at(started["secret"], clock)},
+            headers=headers,
+        ),
+    ):
+        assert (response.status_code, response.json()["code"]) == (401, "reauthentication_required")
+
+
+async def test_a_recovery_code_renews_it_once(client, clock):
+    """For a user whose authenticator app is not at hand: a recovery code, spent."""
+    await create_account(client)
+    headers = bearer((await token_login(client))["access"])
+    _, recovery = await enrol(client, headers, clock)
+    clock.advance(STALE)
+    done = await reauth(client, headers, recovery_code=recovery[0].lower())
+    assert done.status_code == 200, done.text
+    assert claims(done.json()["access"])["amr"] == ["pwd", "mfa"]
+    headers = bearer(done.json()["access"])
+    again = await reauth(client, headers, recovery_code=recovery[0])
+    assert (again.status_code, again.json()["code"]) == (400, "invalid_credentials")
+    assert (await client.delete("/account/mfa/totp", headers=headers)).status_code == 204
+
+
+async def test_a_step_up_adds_its_method_to_the_sessions_amr(client, clock):
+    await create_account(client)
+    headers = bearer((await token_login(client))["access"])
+    secret, _ = await enrol(client, headers, clock)
+    done = await reauth(client, headers, code=code_at(secret, clock))
+    assert claims(done.json()["access"])["amr"] == ["pwd", "otp", "mfa"]
+    # A password later keeps what the session had proven: a step-up never lowers it.
+    done = await reauth(client, bearer(done.json()["access"]), password=PASSWORD)
+    assert claims(done.json()["access"])["amr"] == ["pwd", "otp", "mfa"]
+
+
 async def test_cookie_sessions_reauthenticate_too(client, clock):
     await signup(client)
     old_cookie = client.cookies["sessionid"]
@@ -125,7 +168,12 @@ async def test_access_tokens_carry_auth_time_and_amr_through_refreshes(client, c
 async def test_the_validation_of_reauthenticate(client):
     await create_account(client)
     headers = bearer((await token_login(client))["access"])
-    for proof in ({}, {"password": PASSWORD, "code": "123456"}):
+    for proof in (
+        {},
+        {"password": PASSWORD, "code": "123456"},
+        {"recovery_code": "x", "passkey": {}},
+        {"passkey": "not-an-object"},
+    ):
         response = await reauth(client, headers, **proof)
         assert (response.status_code, response.json()["code"]) == (422, "validation_error")
     response = await client.post("/account/reauthenticate", json={"password": PASSWORD})

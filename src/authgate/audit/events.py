@@ -22,6 +22,18 @@ class EventType(enum.StrEnum):
     USER_UPDATED = "user_updated"  # an administrator's change
     USER_DELETED = "user_deleted"
     RATE_LIMITED = "rate_limited"
+    # Second factors, passkeys and step-up (issue 13).
+    TOTP_ENABLED = "totp_enabled"
+    TOTP_DISABLED = "totp_disabled"
+    RECOVERY_CODES_REGENERATED = "recovery_codes_regenerated"
+    RECOVERY_CODE_USED = "recovery_code_used"
+    PASSKEY_ADDED = "passkey_added"
+    PASSKEY_DELETED = "passkey_deleted"
+    MFA_SUCCEEDED = "mfa_succeeded"  # the second step of a log-in
+    MFA_FAILED = "mfa_failed"
+    PASSKEY_LOGIN_FAILED = "passkey_login_failed"  # a success is a login_succeeded
+    REAUTHENTICATED = "reauthenticated"
+    REAUTHENTICATION_FAILED = "reauthentication_failed"
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,9 @@ class AuditTrail:
         self.prune_batch = PRUNE_BATCH
         self._queue: deque[Event] = deque()
         self._wake = asyncio.Event()
+        # Held while a batch is written: a flush waits for the batch in flight, whose events
+        # have already left the queue.
+        self._writing = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
         self._clock: Callable[[], datetime] | None = None
         self._stopping = False
@@ -62,11 +65,14 @@ class AuditTrail:
         return len(self._queue)
 
     async def flush(self) -> int:
-        """Write every queued event now, a batch per unit of work; returns how many."""
+        """Write every queued event now, a batch per unit of work, after the batch being
+        written, if any; returns how many."""
         written = 0
-        while self._queue:
-            written += await self._write_batch()
-        return written
+        while True:
+            async with self._writing:
+                if not self._queue:
+                    return written
+                written += await self._write_batch()
 
     async def _write_batch(self) -> int:
         batch = [self._queue.popleft() for _ in range(min(BATCH, len(self._queue)))]

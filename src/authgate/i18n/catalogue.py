@@ -110,6 +110,14 @@ CATALOGUE: dict[str, dict[str, str]] = {
         "en": "The passkey could not be verified; please try again.",
         "ko": "패스키를 확인할 수 없습니다. 다시 시도해 주세요.",
     },
+    "mfa_enrollment_required": {
+        "en": "Set up a second factor (an authenticator app or a passkey) to continue.",
+        "ko": "계속하려면 2단계 인증 수단(인증 앱 또는 패스키)을 설정해 주세요.",
+    },
+    "passkey_none": {
+        "en": "You have no passkey yet: re-authenticate with your password or a code instead.",
+        "ko": "등록된 패스키가 없습니다. 비밀번호 또는 코드로 다시 인증해 주세요.",
+    },
     "reauthentication_required": {
         "en": "Confirm it is you: authenticate again (password or code) and retry.",
         "ko": "본인 확인이 필요합니다. 다시 인증(비밀번호 또는 코드)한 후 다시 시도해 주세요.",

@@ -15,6 +15,8 @@ from typing import Any
 from sqlalchemy import Connection, delete, insert, select, update
 
 from authgate.accounts.models import User
+from authgate.audit import service as audit
+from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.db import Database
 from authgate.mfa import service
 from authgate.mfa.errors import MfaCodeRejected
@@ -32,7 +34,7 @@ class Passed:
 
     user_id: int
     kind: str
-    method: str  # "otp" | "recovery"
+    method: str  # "totp" | "recovery_code"
 
 
 def _hash(text: str) -> str:
@@ -85,54 +87,67 @@ def _live(connection: Connection, token_hash: str, now: datetime) -> Any:
 
 async def finish(
     db: Database, cipher: KeyCipher, token: str, *, code: str | None, recovery_code: str | None,
-    now: datetime,
+    now: datetime, context: EventContext = NO_CONTEXT,
 ) -> Passed:  # fmt: skip
-    """Redeem `token` with a TOTP code or a recovery code; MfaCodeRejected otherwise."""
+    """Redeem `token` with a TOTP code or a recovery code; MfaCodeRejected otherwise.
+
+    The step's outcome is recorded in the unit that spends the challenge, or counts a wrong
+    code against it; a refusal that changed nothing is left to the caller to queue."""
+    method = "totp" if code is not None else "recovery_code"
     if not token or len(token) > TOKEN_MAX_LENGTH:
-        raise MfaCodeRejected()
+        raise MfaCodeRejected("unknown_token", method=method)
     token_hash = _hash(token)
 
-    def work(connection: Connection) -> Passed | None:
-        found = _challenge(connection, token_hash, now)
-        if found is None:
-            return None
+    def work(connection: Connection) -> Passed | MfaCodeRejected:
+        found, refusal = _challenge(connection, token_hash, now)
+        if refusal:
+            return MfaCodeRejected(refusal, found.user_id if found else None, method)
         if code is not None:
-            ok, method = service.accept_totp(connection, cipher, found.user_id, code, now), "otp"
+            reason = service.totp_refusal(connection, cipher, found.user_id, code, now)
         else:
-            ok = service.accept_recovery_code(connection, found.user_id, recovery_code or "", now)
-            method = "recovery"
-        spent = CHALLENGE.c.token_hash == token_hash, CHALLENGE.c.used_at.is_(None)
-        if not ok:
+            spent = service.accept_recovery_code(
+                connection, found.user_id, recovery_code or "", now, context=context
+            )
+            reason = None if spent else "wrong_code"
+        unspent = CHALLENGE.c.token_hash == token_hash, CHALLENGE.c.used_at.is_(None)
+        if reason is not None:
             failures = found.failures + 1
             values: dict[str, Any] = {"failures": failures}
             if failures >= MAX_FAILURES:
                 values["used_at"] = now
-            connection.execute(update(CHALLENGE).where(*spent).values(**values))
-            return None
+            connection.execute(update(CHALLENGE).where(*unspent).values(**values))
+            audit.record(connection, EventType.MFA_FAILED, context, user_id=found.user_id,
+                         method=method, reason=reason, failures=failures)  # fmt: skip
+            return MfaCodeRejected(reason, found.user_id, method, recorded=True)
         # Compare-and-set: of two requests finishing one challenge, one wins.
-        if not connection.execute(update(CHALLENGE).where(*spent).values(used_at=now)).rowcount:
-            raise MfaCodeRejected()  # rolls the code's use back
+        if not connection.execute(update(CHALLENGE).where(*unspent).values(used_at=now)).rowcount:
+            raise MfaCodeRejected("used_token", found.user_id, method)  # rolls the code back
+        audit.record(connection, EventType.MFA_SUCCEEDED, context, user_id=found.user_id,
+                     method=method, kind=found.kind)  # fmt: skip
         return Passed(found.user_id, found.kind, method)
 
-    passed = await db.write(work)
-    if passed is None:
-        raise MfaCodeRejected()
-    return passed
+    outcome = await db.write(work)
+    if isinstance(outcome, MfaCodeRejected):
+        raise outcome
+    return outcome
 
 
-def _challenge(connection: Connection, token_hash: str, now: datetime) -> Any:
-    """The live challenge, if the password it checked is still the user's and they are active."""
+def _challenge(connection: Connection, token_hash: str, now: datetime) -> tuple[Any, str]:
+    """The challenge and, unless it is live (the password it checked still the user's, who is
+    active), why it is not."""
     row = connection.execute(
         select(CHALLENGE, USER.c.password_hash, USER.c.is_active)
         .join(USER, USER.c.id == CHALLENGE.c.user_id)
         .where(CHALLENGE.c.token_hash == token_hash)
     ).first()
-    if (
-        row is None
-        or row.used_at is not None
-        or row.expires_at <= now
-        or not row.is_active
-        or row.password_fingerprint != _hash(row.password_hash)
-    ):
-        return None
-    return row
+    if row is None:
+        return None, "unknown_token"
+    if row.used_at is not None:
+        return row, "used_token"
+    if row.expires_at <= now:
+        return row, "expired_token"
+    if not row.is_active:
+        return row, "inactive"
+    if row.password_fingerprint != _hash(row.password_hash):
+        return row, "password_changed"
+    return row, ""

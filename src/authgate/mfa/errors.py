@@ -14,10 +14,18 @@ class MfaRequired(AppError):
 
 
 class MfaCodeRejected(InvalidCredentials):
-    """A wrong, reused or expired code (or challenge) at log-in: counts as a failed log-in."""
+    """A wrong, reused or expired code (or challenge) at log-in: counts as a failed log-in.
 
-    def __init__(self) -> None:
+    For the audit trail: why, whose challenge it was (None when unknown), which factor, and
+    whether the unit that refused it recorded the failure already (it did when it changed
+    something: a challenge's count of wrong codes)."""
+
+    def __init__(
+        self, reason: str = "wrong_code", user_id: int | None = None, method: str = "totp",
+        *, recorded: bool = False,
+    ) -> None:  # fmt: skip
         super().__init__("mfa_code_invalid")
+        self.reason, self.user_id, self.method, self.recorded = reason, user_id, method, recorded
 
 
 class MfaCodeInvalid(AppError):

@@ -1,6 +1,6 @@
 """Pydantic shapes of the second-factor routes."""
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -26,6 +26,16 @@ class RecoveryCodes(BaseModel):
     """Ten single-use codes, shown this once: each finishes one log-in without the app."""
 
     recovery_codes: list[str]
+
+
+class TotpConfirmed(RecoveryCodes):
+    """The recovery codes; under mandatory MFA, a session that had to enrol is replaced by a
+    new one: a token session's new pair here (a cookie session gets new cookies instead)."""
+
+    access: str | None = None
+    refresh: str | None = None
+    token_type: Literal["bearer"] | None = None
+    expires_in: int | None = None
 
 
 class MfaLogin(BaseModel):

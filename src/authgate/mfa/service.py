@@ -11,6 +11,8 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from authgate.audit import service as audit
+from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.db import Database
 from authgate.mfa import totp
 from authgate.mfa.errors import MfaAlreadyEnabled, MfaCodeInvalid, MfaNotEnabled
@@ -74,8 +76,9 @@ async def start_totp(
 
 
 def confirm_totp(
-    connection: Connection, cipher: KeyCipher, user_id: int, code: str, now: datetime
-) -> list[str]:
+    connection: Connection, cipher: KeyCipher, user_id: int, code: str, now: datetime,
+    context: EventContext = NO_CONTEXT,
+) -> list[str]:  # fmt: skip
     """Turn the pending factor on with a first good code; returns new recovery codes."""
     found = factor(connection, user_id)
     if found is None:
@@ -88,48 +91,69 @@ def confirm_totp(
     connection.execute(
         update(FACTOR).where(FACTOR.c.user_id == user_id).values(confirmed_at=now, last_step=step)
     )
-    return _new_recovery_codes(connection, user_id, now)
+    codes = _new_recovery_codes(connection, user_id, now)
+    audit.record(connection, EventType.TOTP_ENABLED, context, user_id=user_id,
+                 session_id=context.session_id, recovery_codes=len(codes))  # fmt: skip
+    return codes
 
 
-def disable_totp(connection: Connection, user_id: int) -> None:
+def disable_totp(connection: Connection, user_id: int, context: EventContext = NO_CONTEXT) -> None:
     """Turn the second factor off: its secret, recovery codes and open challenges go."""
     if not is_enrolled(connection, user_id):
         raise MfaNotEnabled()
     for table in (FACTOR, CODE, MfaChallenge.__table__):
         connection.execute(delete(table).where(table.c.user_id == user_id))
+    audit.record(
+        connection, EventType.TOTP_DISABLED, context, user_id=user_id, session_id=context.session_id
+    )
 
 
-def regenerate_recovery_codes(connection: Connection, user_id: int, now: datetime) -> list[str]:
+def regenerate_recovery_codes(
+    connection: Connection, user_id: int, now: datetime, context: EventContext = NO_CONTEXT
+) -> list[str]:
     """Replace every recovery code (used or not) with new ones."""
     if not is_enrolled(connection, user_id):
         raise MfaNotEnabled()
-    return _new_recovery_codes(connection, user_id, now)
+    codes = _new_recovery_codes(connection, user_id, now)
+    audit.record(connection, EventType.RECOVERY_CODES_REGENERATED, context, user_id=user_id,
+                 session_id=context.session_id, recovery_codes=len(codes))  # fmt: skip
+    return codes
 
 
-def accept_totp(connection: Connection, cipher: KeyCipher, user_id: int, code: str,
-                now: datetime) -> bool:  # fmt: skip
-    """Whether `code` is a good TOTP code of the user's confirmed factor, not used before.
+def totp_refusal(
+    connection: Connection, cipher: KeyCipher, user_id: int, code: str, now: datetime
+) -> str | None:
+    """None when `code` is a good TOTP code of the user's confirmed factor, not used before;
+    otherwise why not (`not_enrolled`, `wrong_code`, `replayed`), for the audit trail.
 
     Accepting it records its time step with a compare-and-set: of two requests racing with
     one code, exactly one wins.
     """
     found = factor(connection, user_id)
     if found is None or found.confirmed_at is None:
-        return False
-    step = totp.matching_step(_open(cipher, found), code, now, found.last_step)
+        return "not_enrolled"
+    secret = _open(cipher, found)
+    step = totp.matching_step(secret, code, now, found.last_step)
     if step is None:
-        return False
+        # A good code of a step already used (or an older one) is a replay, not a typo.
+        seen = found.last_step is not None
+        replay = seen and totp.matching_step(secret, code, now, None) is not None
+        return "replayed" if replay else "wrong_code"
     last = FACTOR.c.last_step
     result = connection.execute(
         update(FACTOR)
         .where(FACTOR.c.user_id == user_id, (last.is_(None)) | (last < step))
         .values(last_step=step)
     )
-    return bool(result.rowcount)
+    return None if result.rowcount else "replayed"
 
 
-def accept_recovery_code(connection: Connection, user_id: int, code: str, now: datetime) -> bool:
-    """Spend one of the user's unused recovery codes; False when `code` is not one."""
+def accept_recovery_code(
+    connection: Connection, user_id: int, code: str, now: datetime, *,
+    context: EventContext = NO_CONTEXT, purpose: str = "login",
+) -> bool:  # fmt: skip
+    """Spend one of the user's unused recovery codes (and record it: `purpose` is `login` or
+    `reauthenticate`); False when `code` is not one."""
     normalised = "".join(ch for ch in code.upper() if ch.isalnum())
     if len(normalised) != RECOVERY_LENGTH:
         return False
@@ -142,7 +166,14 @@ def accept_recovery_code(connection: Connection, user_id: int, code: str, now: d
         )
         .values(used_at=now)
     )
-    return bool(result.rowcount)
+    if not result.rowcount:
+        return False
+    audit.record(
+        connection, EventType.RECOVERY_CODE_USED, context, user_id=user_id,
+        session_id=context.session_id, purpose=purpose,
+        remaining=remaining_recovery_codes(connection, user_id),
+    )  # fmt: skip
+    return True
 
 
 def remaining_recovery_codes(connection: Connection, user_id: int) -> int:

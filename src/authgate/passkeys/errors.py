@@ -10,4 +10,9 @@ class PasskeyInvalid(AppError):
 
 
 class PasskeyRejected(InvalidCredentials):
-    """A passkey log-in that does not verify: a failed log-in like a wrong password."""
+    """A passkey log-in that does not verify: a failed log-in like a wrong password. For the
+    audit trail: why, and whose passkey it was (None when it names none of ours)."""
+
+    def __init__(self, reason: str, user_id: int | None = None) -> None:
+        super().__init__()
+        self.reason, self.user_id = reason, user_id

@@ -1,5 +1,6 @@
-"""Passkeys with py_webauthn: options out, authenticator answers in, verified against a
-challenge that is single-use and short-lived.
+"""Passkeys with py_webauthn: registration (options out, the authenticator's answer in,
+verified against a challenge that is single-use and short-lived), listing and deletion, and
+the challenges that log-ins and step-ups (`assertion`) use too.
 
 A challenge is found by the hash of the challenge the authenticator signed (in its
 clientDataJSON), so no other state travels between the two requests of a ceremony.
@@ -26,8 +27,10 @@ from webauthn.helpers.structs import (
 
 from authgate.accounts.models import User
 from authgate.accounts.snapshot import AuthUser
+from authgate.audit import service as audit
+from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.db import Database
-from authgate.passkeys.errors import PasskeyInvalid, PasskeyRejected
+from authgate.passkeys.errors import PasskeyInvalid
 from authgate.passkeys.models import Passkey, WebauthnChallenge
 from authgate.settings import Settings
 
@@ -44,22 +47,25 @@ class RelyingParty:
     rp_name: str
     origins: list[str]
     handle_key: bytes  # user handles are HMACs of user ids: opaque, nothing stored
+    # With mandatory MFA a passkey must be two factors in one: user verification (a PIN or a
+    # biometric on the authenticator) is required, not only preferred.
+    require_user_verification: bool = False
+
+    @property
+    def user_verification(self) -> UserVerificationRequirement:
+        if self.require_user_verification:
+            return UserVerificationRequirement.REQUIRED
+        return UserVerificationRequirement.PREFERRED
 
     def user_handle(self, user_id: int) -> bytes:
         return hmac.new(self.handle_key, f"webauthn-user:{user_id}".encode(), "sha256").digest()
-
-
-@dataclass(frozen=True, slots=True)
-class PasskeyLogin:
-    user_id: int
-    user_verified: bool
 
 
 def relying_party(settings: Settings, secret_key: str) -> RelyingParty:
     handle_key = hashlib.sha256(f"authgate webauthn user handles\0{secret_key}".encode()).digest()
     return RelyingParty(
         settings.webauthn_rp_id, settings.webauthn_rp_name,
-        settings.effective_webauthn_origins, handle_key,
+        settings.effective_webauthn_origins, handle_key, settings.mfa_required,
     )  # fmt: skip
 
 
@@ -67,13 +73,13 @@ def _hash(challenge: bytes) -> str:
     return hashlib.sha256(challenge).hexdigest()
 
 
-def _signed_challenge(credential: dict[str, Any]) -> bytes:
+def signed_challenge(credential: dict[str, Any]) -> bytes:
     """The challenge the authenticator answered, from its clientDataJSON."""
     client_data = base64url_to_bytes(credential["response"]["clientDataJSON"])
     return parse_client_data_json(client_data).challenge
 
 
-def _add_challenge(purpose: str, challenge: bytes, user_id: int | None, now: datetime):  # type: ignore[no-untyped-def]
+def add_challenge(purpose: str, challenge: bytes, user_id: int | None, now: datetime):  # type: ignore[no-untyped-def]
     expires_at = now + timedelta(seconds=CHALLENGE_LIFETIME)
     row = {"challenge_hash": _hash(challenge), "purpose": purpose, "user_id": user_id,
            "expires_at": expires_at, "used_at": None}  # fmt: skip
@@ -86,7 +92,7 @@ def _add_challenge(purpose: str, challenge: bytes, user_id: int | None, now: dat
     return work
 
 
-def _spend_challenge(
+def spend_challenge(
     connection: Connection, challenge: bytes, purpose: str, user_id: int | None, now: datetime
 ) -> bool:
     """Use a live challenge of `purpose` (and `user_id`) once; False when there is none."""
@@ -117,28 +123,29 @@ async def registration_options(
         exclude_credentials=[PublicKeyCredentialDescriptor(id=c) for c in existing],
         authenticator_selection=AuthenticatorSelectionCriteria(
             resident_key=ResidentKeyRequirement.REQUIRED,
-            user_verification=UserVerificationRequirement.PREFERRED,
+            user_verification=rp.user_verification,
         ),
     )  # fmt: skip
-    await db.write(_add_challenge("register", options.challenge, user.id, now))
+    await db.write(add_challenge("register", options.challenge, user.id, now))
     return json.loads(webauthn.options_to_json(options))
 
 
 async def register(
     db: Database, rp: RelyingParty, user_id: int, credential: dict[str, Any], name: str,
-    now: datetime,
+    now: datetime, context: EventContext = NO_CONTEXT,
 ) -> Any:  # fmt: skip
     """Verify an authenticator's registration answer and store the new passkey."""
     try:
-        challenge = _signed_challenge(credential)
+        challenge = signed_challenge(credential)
     except MALFORMED:
         raise PasskeyInvalid() from None
-    if not await db.write(lambda c: _spend_challenge(c, challenge, "register", user_id, now)):
+    if not await db.write(lambda c: spend_challenge(c, challenge, "register", user_id, now)):
         raise PasskeyInvalid()
     try:
         verified = webauthn.verify_registration_response(
             credential=credential, expected_challenge=challenge, expected_rp_id=rp.rp_id,
             expected_origin=rp.origins,
+            require_user_verification=rp.require_user_verification,
         )  # fmt: skip
     except MALFORMED:
         raise PasskeyInvalid() from None
@@ -157,6 +164,10 @@ async def register(
         if taken is not None:
             raise PasskeyInvalid()
         connection.execute(insert(PASSKEY).values(**row))
+        audit.record(
+            connection, EventType.PASSKEY_ADDED, context, user_id=user_id,
+            session_id=context.session_id, passkey_id=str(row["id"]), name=name,
+        )  # fmt: skip
         return connection.execute(select(PASSKEY).where(PASSKEY.c.id == row["id"])).one()
 
     return await db.write(work)
@@ -170,75 +181,18 @@ def list_passkeys(connection: Connection, user_id: int) -> list[Any]:
     )
 
 
-def delete_passkey(connection: Connection, user_id: int, passkey_id: uuid.UUID) -> bool:
-    result = connection.execute(
-        delete(PASSKEY).where(PASSKEY.c.id == passkey_id, PASSKEY.c.user_id == user_id)
-    )
-    return bool(result.rowcount)
-
-
-async def authentication_options(db: Database, rp: RelyingParty, now: datetime) -> dict[str, Any]:
-    """Options for `navigator.credentials.get()`: any passkey of this site (discoverable)."""
-    options = webauthn.generate_authentication_options(
-        rp_id=rp.rp_id, timeout=TIMEOUT_MS,
-        user_verification=UserVerificationRequirement.PREFERRED,
-    )  # fmt: skip
-    await db.write(_add_challenge("login", options.challenge, None, now))
-    return json.loads(webauthn.options_to_json(options))
-
-
-async def credential_owner(db: Database, credential: dict[str, Any]) -> str | None:
-    """The username a log-in answer claims (for the log-in limits); None if unknown."""
-    try:
-        credential_id = base64url_to_bytes(credential["rawId"])
-    except MALFORMED:
-        return None
-    return await db.read(
-        lambda c: c.execute(
-            select(USER.c.username)
-            .join(PASSKEY, PASSKEY.c.user_id == USER.c.id)
-            .where(PASSKEY.c.credential_id == credential_id)
-        ).scalar()
-    )
-
-
-async def authenticate(
-    db: Database, rp: RelyingParty, credential: dict[str, Any], now: datetime
-) -> PasskeyLogin:
-    """Verify a log-in answer: a live challenge, a known passkey, a good signature and a
-    signature counter that went forward (a cloned authenticator would repeat one)."""
-    try:
-        challenge = _signed_challenge(credential)
-        credential_id = base64url_to_bytes(credential["rawId"])
-    except MALFORMED:
-        raise PasskeyRejected() from None
-    found = await db.read(
-        lambda c: c.execute(select(PASSKEY).where(PASSKEY.c.credential_id == credential_id)).first()
-    )
-    if found is None or not await db.write(
-        lambda c: _spend_challenge(c, challenge, "login", None, now)
-    ):
-        raise PasskeyRejected()
-    user_handle = credential.get("response", {}).get("userHandle")
-    if user_handle and not _same_handle(user_handle, rp.user_handle(found.user_id)):
-        raise PasskeyRejected()
-    try:
-        verified = webauthn.verify_authentication_response(
-            credential=credential, expected_challenge=challenge, expected_rp_id=rp.rp_id,
-            expected_origin=rp.origins, credential_public_key=found.public_key,
-            credential_current_sign_count=found.sign_count,
-        )  # fmt: skip
-    except MALFORMED:
-        raise PasskeyRejected() from None
-    values = {"sign_count": verified.new_sign_count, "last_used_at": now}
-    await db.write(
-        lambda c: c.execute(update(PASSKEY).where(PASSKEY.c.id == found.id).values(**values))
-    )
-    return PasskeyLogin(found.user_id, verified.user_verified)
-
-
-def _same_handle(given: str, expected: bytes) -> bool:
-    try:
-        return hmac.compare_digest(base64url_to_bytes(given), expected)
-    except MALFORMED:
+def delete_passkey(
+    connection: Connection, user_id: int, passkey_id: uuid.UUID,
+    context: EventContext = NO_CONTEXT,
+) -> bool:  # fmt: skip
+    """Delete one of the user's passkeys; False when they have none with that id."""
+    name = connection.execute(
+        delete(PASSKEY)
+        .where(PASSKEY.c.id == passkey_id, PASSKEY.c.user_id == user_id)
+        .returning(PASSKEY.c.name)
+    ).scalar()
+    if name is None:
         return False
+    audit.record(connection, EventType.PASSKEY_DELETED, context, user_id=user_id,
+                 session_id=context.session_id, passkey_id=str(passkey_id), name=name)  # fmt: skip
+    return True

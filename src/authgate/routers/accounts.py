@@ -9,27 +9,29 @@ from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
 from authgate.answers import answer
 from authgate.audit import service as audit
+from authgate.audit.events import EventType
 from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY, parse_body
+from authgate.errors import RateLimited
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
+from authgate.passkeys import assertion as passkeys
 from authgate.recovery.dependencies import verify_new_email
 from authgate.routers.credentials import register_request
-from authgate.routers.tokens import token_lifetimes
+from authgate.routers.handover import hand_over, next_session
 from authgate.sessions import password, stepup
 from authgate.sessions import service as sessions
 from authgate.sessions.dependencies import (
     CurrentSession,
     CurrentUser,
+    EnrollingSession,
     RecentSession,
-    current_user,
+    enrolling_user,
     ensure_recent,
     event_context,
 )
-from authgate.sessions.replacement import NewSession, Replacement
 from authgate.sessions.schemas import PasswordChanged, Reauthenticated, ReauthRequest
-from authgate.sessions.transport import set_session_cookies
 
 router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -37,11 +39,12 @@ UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 async def read_me(request: Request) -> Response:
     """Your own account."""
-    return answer(UserRead.model_validate(await current_user(request)))
+    return answer(UserRead.model_validate(await enrolling_user(request)))
 
 
 # GET /me calls the guard rather than depending on it (no dependency for FastAPI to resolve)
-# and answers with `answer`; `app.py` documents it as guarded.
+# and answers with `answer`; `app.py` documents it as guarded. Under mandatory MFA a session
+# that has yet to enrol a second factor may read it too.
 router.add_api_route(
     "/me", read_me, methods=["GET"], name="read_me", response_model=UserRead,
     responses=responses(401),
@@ -94,10 +97,10 @@ async def change_password(
     replaced = await password.change_password(
         state.db, state.hasher, state.tokens, principal.session, data.old_password,
         data.new_password, now=state.clock(), min_length=state.settings.password_min_length,
-        opening=_opening(request), context=event_context(request),
+        opening=next_session(request), context=event_context(request),
     )  # fmt: skip
     message = translate("password_changed", language_of(request))
-    return PasswordChanged(message=message, **_hand_over(replaced, request, response))
+    return PasswordChanged(message=message, **hand_over(replaced, request, response))
 
 
 @router.delete(
@@ -121,40 +124,42 @@ async def delete_account(user_id: UserId, request: Request, principal: RecentSes
     responses=responses(400, 401, 403, 413, 415, 422, 429),
 )
 async def reauthenticate(
-    request: Request, response: Response, principal: CurrentSession
+    request: Request, response: Response, principal: EnrollingSession
 ) -> Reauthenticated:
-    """Prove it is you again (password or TOTP code) before a sensitive change: your session
-    is replaced by a new one (new tokens in the answer, or new cookies)."""
+    """Prove it is you again (password, TOTP code, recovery code or passkey) before a sensitive
+    change: your session is replaced by a new one (new tokens in the answer, or new cookies)."""
     data = await parse_body(request, ReauthRequest)
     state = request.app.state
-    now, ip = state.clock(), state.clients.client_ip(request)
-    # Wrong guesses count against the account's log-in limit, as on the log-in routes.
-    async with state.limits.login_attempt(username_key(principal.user.username), ip):
-        replaced = await stepup.reauthenticate(
-            state.db, state.hasher, state.totp_cipher, state.tokens, principal.session,
-            password=data.password, code=data.code, now=now, opening=_opening(request),
-        )  # fmt: skip
-    return Reauthenticated(auth_time=now, **_hand_over(replaced, request, response))
+    now, ip, context = state.clock(), state.clients.client_ip(request), event_context(request)
+    try:
+        # Wrong guesses count against the account's log-in limit, as on the log-in routes.
+        async with state.limits.login_attempt(username_key(principal.user.username), ip):
+            replaced = await stepup.reauthenticate(
+                state.db, state.hasher, state.totp_cipher, state.tokens, state.passkeys,
+                principal.session, data, now=now, opening=next_session(request),
+                context=context,
+            )  # fmt: skip
+    except stepup.ReauthenticationRejected as exc:
+        # A refusal changes nothing (a spent challenge aside): queued, like a failed log-in.
+        state.audit.later(EventType.REAUTHENTICATION_FAILED, context, user_id=principal.user.id,
+                          method=exc.method, reason=exc.reason)  # fmt: skip
+        raise
+    except RateLimited:
+        state.audit.later(EventType.RATE_LIMITED, context, user_id=principal.user.id,
+                          limit="login", step="reauthenticate")  # fmt: skip
+        raise
+    return Reauthenticated(auth_time=now, **hand_over(replaced, request, response))
 
 
-def _hand_over(replaced: Replacement, request: Request, response: Response) -> dict[str, Any]:
-    """The new session's credentials: its cookies on `response`, or the token fields."""
-    if replaced.cookie_secret is not None:
-        set_session_cookies(response, request, replaced.cookie_secret)
-        return {}
-    pair = replaced.tokens
-    assert pair is not None
-    return {"access": pair.access, "refresh": pair.refresh, "token_type": "bearer",
-            "expires_in": pair.expires_in}  # fmt: skip
-
-
-def _opening(request: Request) -> NewSession:
-    """The caller's next session, when a password change or re-authentication replaces it."""
+@router.post("/reauthenticate/options", responses=responses(400, 401, 403, 429))
+async def reauthentication_options(request: Request, principal: EnrollingSession) -> dict[str, Any]:
+    """Options for `navigator.credentials.get()` that only your passkeys answer, to send back
+    as `{"passkey": ...}` to /account/reauthenticate within 5 minutes."""
     state = request.app.state
-    return NewSession(
-        state.settings.session_cookie_age, token_lifetimes(state.settings),
-        request.headers.get("user-agent", ""), state.clients.client_ip(request),
-    )  # fmt: skip
+    await state.limits.hit_login_ip(state.clients.client_ip(request))
+    return await passkeys.reauthentication_options(
+        state.db, state.passkeys, principal.user.id, state.clock()
+    )
 
 
 @router.get("/events", response_model=EventList, responses=responses(401, 422))

@@ -27,8 +27,9 @@ router = APIRouter(tags=["browser"], responses=responses(413))
 
 
 async def open_cookie_session(
-    request: Request, response: Response, user: AuthUser, amr: str = "pwd"
-) -> None:
+    request: Request, response: Response, user: AuthUser, amr: str = "pwd",
+    method: str | None = None,
+) -> None:  # fmt: skip
     state = request.app.state
     _, secret = await sessions.open_session(
         state.db,
@@ -41,6 +42,7 @@ async def open_cookie_session(
         ip=state.clients.client_ip(request),
         amr=amr,
         context=event_context(request),
+        method=method,
     )
     set_session_cookies(response, request, secret)
 

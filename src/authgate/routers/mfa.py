@@ -8,25 +8,38 @@ from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import UserRead
 from authgate.accounts.snapshot import AuthUser
+from authgate.audit.events import EventType
 from authgate.bodies import parse_body
 from authgate.browser.schemas import LoginResult
+from authgate.errors import RateLimited
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.mfa import challenge, service
-from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpSetupRead
+from authgate.mfa.errors import MfaCodeRejected
+from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpConfirmed, TotpSetupRead
 from authgate.openapi import form_or_json, responses
 from authgate.routers.browser import open_cookie_session
+from authgate.routers.handover import hand_over, next_session
 from authgate.routers.tokens import open_tokens
-from authgate.sessions.dependencies import CurrentUser, RecentSession
+from authgate.sessions import stepup
+from authgate.sessions.dependencies import (
+    RecentEnrollingSession,
+    RecentSession,
+    event_context,
+    is_enrolling,
+)
 from authgate.sessions.schemas import OAuth2Token, TokenLogin
 
 router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413))
+# RFC 8176: a password and a one-time code; a recovery code is a second factor too.
+LOGIN_AMR = {"totp": "pwd otp mfa", "recovery_code": "pwd mfa"}
 
 
 @router.post("/mfa/totp", response_model=TotpSetupRead, responses=responses(401, 403, 409))
-async def start_totp(request: Request, user: CurrentUser) -> TotpSetupRead:
-    """Start setting up a TOTP authenticator: a pending secret, its otpauth URI and QR code."""
-    state = request.app.state
+async def start_totp(request: Request, principal: RecentEnrollingSession) -> TotpSetupRead:
+    """Start setting up a TOTP authenticator (needs a recent authentication): a pending
+    secret, its otpauth URI and QR code."""
+    state, user = request.app.state, principal.user
     setup = await service.start_totp(
         state.db, state.totp_cipher, user.id, user.username, state.clock()
     )
@@ -34,22 +47,37 @@ async def start_totp(request: Request, user: CurrentUser) -> TotpSetupRead:
 
 
 @router.post(
-    "/mfa/totp/confirm", response_model=RecoveryCodes, responses=responses(400, 401, 403, 409, 422)
+    "/mfa/totp/confirm",
+    response_model=TotpConfirmed,
+    response_model_exclude_none=True,
+    responses=responses(400, 401, 403, 409, 422),
 )
-async def confirm_totp(data: CodeInput, request: Request, user: CurrentUser) -> RecoveryCodes:
-    """Turn TOTP on with a first code from the app; answers ten single-use recovery codes."""
+async def confirm_totp(
+    data: CodeInput, request: Request, response: Response, principal: RecentEnrollingSession
+) -> TotpConfirmed:
+    """Turn TOTP on with a first code from the app; answers ten single-use recovery codes
+    (and, under mandatory MFA, your session's replacement)."""
     state = request.app.state
-    cipher, now = state.totp_cipher, state.clock()
-    codes = await state.db.write(lambda c: service.confirm_totp(c, cipher, user.id, data.code, now))
-    return RecoveryCodes(recovery_codes=codes)
+    cipher, now, context = state.totp_cipher, state.clock(), event_context(request)
+    user_id = principal.user.id
+    if is_enrolling(request, principal):
+        codes, replaced = await stepup.confirm_totp(
+            state.db, cipher, state.tokens, principal.session, data.code, now=now,
+            opening=next_session(request), context=context,
+        )  # fmt: skip
+        return TotpConfirmed(recovery_codes=codes, **hand_over(replaced, request, response))
+    codes = await state.db.write(
+        lambda c: service.confirm_totp(c, cipher, user_id, data.code, now, context)
+    )
+    return TotpConfirmed(recovery_codes=codes)
 
 
 @router.delete("/mfa/totp", status_code=204, responses=responses(400, 401, 403))
 async def disable_totp(request: Request, principal: RecentSession) -> Response:
     """Turn TOTP off (needs a recent authentication): log-in asks for the password alone
     again; recovery codes are deleted."""
-    user_id = principal.user.id
-    await request.app.state.db.write(lambda c: service.disable_totp(c, user_id))
+    user_id, context = principal.user.id, event_context(request)
+    await request.app.state.db.write(lambda c: service.disable_totp(c, user_id, context))
     return Response(status_code=204)
 
 
@@ -58,9 +86,9 @@ async def disable_totp(request: Request, principal: RecentSession) -> Response:
 )
 async def regenerate_recovery_codes(request: Request, principal: RecentSession) -> RecoveryCodes:
     """Replace all your recovery codes with ten new ones (needs a recent authentication)."""
-    now, user_id = request.app.state.clock(), principal.user.id
+    now, user_id, context = request.app.state.clock(), principal.user.id, event_context(request)
     codes = await request.app.state.db.write(
-        lambda c: service.regenerate_recovery_codes(c, user_id, now)
+        lambda c: service.regenerate_recovery_codes(c, user_id, now, context)
     )
     return RecoveryCodes(recovery_codes=codes)
 
@@ -79,20 +107,32 @@ async def login_mfa(request: Request, response: Response) -> Any:
     state = request.app.state
     now = state.clock()
     username = await challenge.challenged_username(state.db, data.mfa_token, now) or ""
+    context = event_context(request)
     # Wrong codes count against the log-in limit of the account, like wrong passwords.
-    async with state.limits.login_attempt(username_key(username), state.clients.client_ip(request)):
-        passed = await challenge.finish(
-            state.db, state.totp_cipher, data.mfa_token, code=data.code,
-            recovery_code=data.recovery_code, now=now,
-        )  # fmt: skip
+    try:
+        async with state.limits.login_attempt(
+            username_key(username), state.clients.client_ip(request)
+        ):
+            passed = await challenge.finish(
+                state.db, state.totp_cipher, data.mfa_token, code=data.code,
+                recovery_code=data.recovery_code, now=now, context=context,
+            )  # fmt: skip
+    except MfaCodeRejected as exc:
+        if not exc.recorded:  # nothing changed, so no unit recorded it: queued
+            state.audit.later(EventType.MFA_FAILED, context, user_id=exc.user_id,
+                              method=exc.method, reason=exc.reason)  # fmt: skip
+        raise
+    except RateLimited:
+        state.audit.later(EventType.RATE_LIMITED, context, limit="login", step="mfa",
+                          username=username)  # fmt: skip
+        raise
     message = translate("login_success", language_of(request))
-    # RFC 8176: a password and a one-time code; a recovery code is a second factor too.
-    amr = "pwd otp mfa" if passed.method == "otp" else "pwd mfa"
+    amr = LOGIN_AMR[passed.method]
     if passed.kind == "cookie":
         user = AuthUser.of(await state.db.read(lambda c: accounts.get_user(c, passed.user_id)))
-        await open_cookie_session(request, response, user, amr)
+        await open_cookie_session(request, response, user, amr, passed.method)
         return LoginResult(message=message, user=UserRead.model_validate(user))
-    pair = await open_tokens(request, passed.user_id, amr)
+    pair = await open_tokens(request, passed.user_id, amr, passed.method)
     if passed.kind == "oauth2":
         return OAuth2Token(
             access_token=pair.access, refresh_token=pair.refresh, expires_in=pair.expires_in

@@ -9,17 +9,24 @@ from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import UserRead
 from authgate.accounts.snapshot import AuthUser
+from authgate.audit.events import EventType
 from authgate.bodies import parse_body
 from authgate.browser.schemas import LoginResult
-from authgate.errors import NotFound
+from authgate.errors import NotFound, RateLimited
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import form_or_json, responses
-from authgate.passkeys import service
+from authgate.passkeys import assertion, service
+from authgate.passkeys.errors import PasskeyRejected
 from authgate.passkeys.schemas import PasskeyLoginRequest, PasskeyRead, PasskeyRegistration
 from authgate.routers.browser import open_cookie_session
 from authgate.routers.tokens import open_tokens
-from authgate.sessions.dependencies import CurrentUser, RecentSession
+from authgate.sessions.dependencies import (
+    EnrollingUser,
+    RecentEnrollingSession,
+    RecentSession,
+    event_context,
+)
 from authgate.sessions.schemas import TokenLogin
 
 router = APIRouter(prefix="/account/passkeys", tags=["passkeys"], responses=responses(413))
@@ -27,7 +34,9 @@ PasskeyId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
 
 
 @router.post("/register/options", responses=responses(401, 403))
-async def registration_options(request: Request, principal: RecentSession) -> dict[str, Any]:
+async def registration_options(
+    request: Request, principal: RecentEnrollingSession
+) -> dict[str, Any]:
     """Options for `navigator.credentials.create()` (needs a recent authentication)."""
     state = request.app.state
     return await service.registration_options(
@@ -42,18 +51,19 @@ async def registration_options(request: Request, principal: RecentSession) -> di
     openapi_extra=form_or_json(PasskeyRegistration),
     responses=responses(400, 401, 403, 413, 415, 422),
 )
-async def register(request: Request, principal: RecentSession) -> PasskeyRead:
+async def register(request: Request, principal: RecentEnrollingSession) -> PasskeyRead:
     """Store a new passkey from the authenticator's answer to the registration options."""
     data = await parse_body(request, PasskeyRegistration, forms=False)
     state = request.app.state
     row = await service.register(
-        state.db, state.passkeys, principal.user.id, data.credential, data.name, state.clock()
-    )
+        state.db, state.passkeys, principal.user.id, data.credential, data.name, state.clock(),
+        event_context(request),
+    )  # fmt: skip
     return PasskeyRead.model_validate(row)
 
 
 @router.get("", response_model=list[PasskeyRead], responses=responses(401))
-async def list_passkeys(request: Request, user: CurrentUser) -> list[PasskeyRead]:
+async def list_passkeys(request: Request, user: EnrollingUser) -> list[PasskeyRead]:
     """Your passkeys, oldest first."""
     rows = await request.app.state.db.read(lambda c: service.list_passkeys(c, user.id))
     return [PasskeyRead.model_validate(row) for row in rows]
@@ -68,8 +78,10 @@ async def delete_passkey(
         wanted = uuid.UUID(passkey_id)
     except ValueError:
         raise NotFound() from None
-    user_id = principal.user.id
-    if not await request.app.state.db.write(lambda c: service.delete_passkey(c, user_id, wanted)):
+    user_id, context = principal.user.id, event_context(request)
+    if not await request.app.state.db.write(
+        lambda c: service.delete_passkey(c, user_id, wanted, context)
+    ):
         raise NotFound()
     return Response(status_code=204)
 
@@ -79,7 +91,7 @@ async def authentication_options(request: Request) -> dict[str, Any]:
     """Options for `navigator.credentials.get()`: any passkey of this site may answer."""
     state = request.app.state
     await state.limits.hit_login_ip(state.clients.client_ip(request))
-    return await service.authentication_options(state.db, state.passkeys, state.clock())
+    return await assertion.authentication_options(state.db, state.passkeys, state.clock())
 
 
 @router.post(
@@ -92,19 +104,34 @@ async def login(request: Request, response: Response) -> Any:
     """Log in with a passkey: tokens, or a cookie session with `"session": "cookie"`."""
     data = await parse_body(request, PasskeyLoginRequest, forms=False)
     state = request.app.state
-    username = await service.credential_owner(state.db, data.credential) or ""
-    async with state.limits.login_attempt(username_key(username), state.clients.client_ip(request)):
-        passed = await service.authenticate(
-            state.db, state.passkeys, data.credential, state.clock()
-        )
+    username = await assertion.credential_owner(state.db, data.credential) or ""
+    ip, context = state.clients.client_ip(request), event_context(request)
+    try:
+        async with state.limits.login_attempt(username_key(username), ip):
+            passed = await assertion.authenticate(
+                state.db, state.passkeys, data.credential, state.clock()
+            )
+    except PasskeyRejected as exc:
+        # Nothing changed that the event could go with (a spent challenge is no change of
+        # the account's): queued, like a failed password log-in.
+        state.metrics.login("failed")
+        state.audit.later(EventType.PASSKEY_LOGIN_FAILED, context, user_id=exc.user_id,
+                          reason=exc.reason)  # fmt: skip
+        raise
+    except RateLimited:
+        state.metrics.login("rate_limited")
+        state.audit.later(EventType.RATE_LIMITED, context, limit="login", step="passkey",
+                          username=username)  # fmt: skip
+        raise
+    state.metrics.login("succeeded")
     # RFC 8176: a hardware-bound key; with user verification (PIN, biometrics) two factors.
     amr = "hwk user mfa" if passed.user_verified else "hwk user"
     message = translate("login_success", language_of(request))
     if data.session == "cookie":
         user = AuthUser.of(await state.db.read(lambda c: accounts.get_user(c, passed.user_id)))
-        await open_cookie_session(request, response, user, amr)
+        await open_cookie_session(request, response, user, amr, "passkey")
         return LoginResult(message=message, user=UserRead.model_validate(user))
-    pair = await open_tokens(request, passed.user_id, amr)
+    pair = await open_tokens(request, passed.user_id, amr, "passkey")
     return TokenLogin(
         message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
     )

@@ -17,7 +17,7 @@ from authgate.routers.credentials import authenticate_request
 from authgate.schemas import Message
 from authgate.sessions import service as sessions
 from authgate.sessions import tokens
-from authgate.sessions.dependencies import CurrentSession, event_context
+from authgate.sessions.dependencies import CurrentSession, EnrollingSession, event_context
 from authgate.sessions.schemas import (
     RefreshRequest,
     RefreshResult,
@@ -49,13 +49,14 @@ async def log_in(
     return await open_tokens(request, user.id)
 
 
-async def open_tokens(request: Request, user_id: int, amr: str = "pwd") -> tokens.TokenPair:
+async def open_tokens(
+    request: Request, user_id: int, amr: str = "pwd", method: str | None = None
+) -> tokens.TokenPair:
     state = request.app.state
     return await tokens.open_token_session(
         state.db, state.tokens, user_id, token_lifetimes(state.settings), now=state.clock(),
         user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
-        amr=amr,
-        context=event_context(request),
+        amr=amr, context=event_context(request), method=method,
     )  # fmt: skip
 
 
@@ -124,7 +125,7 @@ async def verify(request: Request) -> Verified:
     openapi_extra=form_or_json(RefreshRequest),
     responses=responses(401, 403, 413, 415, 422),
 )
-async def logout(request: Request, principal: CurrentSession) -> Message:
+async def logout(request: Request, principal: EnrollingSession) -> Message:
     """End the session of your refresh token: it and your access token stop working at once."""
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
@@ -136,7 +137,7 @@ async def logout(request: Request, principal: CurrentSession) -> Message:
 
 
 @router.post("/logout-all", response_model=Message, responses=responses(401, 403))
-async def logout_all(request: Request, principal: CurrentSession) -> Message:
+async def logout_all(request: Request, principal: EnrollingSession) -> Message:
     """End every session of your account, on every device, this one included."""
     state = request.app.state
     user_id, now, context = principal.user.id, state.clock(), event_context(request)

@@ -15,6 +15,7 @@ from authgate.errors import (
     AppError,
     CsrfFailed,
     Forbidden,
+    MfaEnrollmentRequired,
     NotAuthenticated,
     ReauthenticationRequired,
     TokenExpired,
@@ -81,16 +82,38 @@ def event_context(request: Request) -> EventContext:
 # The guards below take the request and call optional_session themselves rather than depend
 # on it: each level of nested dependencies costs FastAPI a resolution pass on every request
 # of every protected route.
-async def current_session(request: Request) -> Principal:
+async def enrolling_session(request: Request) -> Principal:
+    """The caller's session, even one that mandatory MFA confines to enrolling a second
+    factor: for the routes that enrol, step up, show the account or log out."""
     principal = await optional_session(request)
     if principal is None:
         raise NotAuthenticated(headers={"WWW-Authenticate": "Bearer"})
     return principal
 
 
+def is_enrolling(request: Request, principal: Principal) -> bool:
+    """Mandatory MFA (ASVS 6.3.3): whether this session was proven by no second factor (its
+    amr has no "mfa": a password alone), so that it may only enrol one and step up with it."""
+    return request.app.state.settings.mfa_required and "mfa" not in principal.session.amr
+
+
+async def current_session(request: Request) -> Principal:
+    principal = await enrolling_session(request)
+    if is_enrolling(request, principal):
+        raise MfaEnrollmentRequired()
+    return principal
+
+
 async def recent_session(request: Request) -> Principal:
     """The caller's session, if they proved who they are on it within the re-auth window."""
     principal = await current_session(request)
+    ensure_recent(request, principal)
+    return principal
+
+
+async def recent_enrolling_session(request: Request) -> Principal:
+    """`recent_session` for the routes that enrol a second factor (see `enrolling_session`)."""
+    principal = await enrolling_session(request)
     ensure_recent(request, principal)
     return principal
 
@@ -112,6 +135,10 @@ async def current_user(request: Request) -> AuthUser:
     return (await current_session(request)).user
 
 
+async def enrolling_user(request: Request) -> AuthUser:
+    return (await enrolling_session(request)).user
+
+
 async def current_admin(request: Request) -> AuthUser:
     user = await current_user(request)
     if not user.is_admin:
@@ -120,7 +147,10 @@ async def current_admin(request: Request) -> AuthUser:
 
 
 # Every dependency above: a route that uses one is documented as taking a Bearer token.
-GUARDS = (optional_session, current_session, recent_session, current_user, current_admin)
+GUARDS = (
+    optional_session, enrolling_session, current_session, recent_session,
+    recent_enrolling_session, current_user, enrolling_user, current_admin,
+)  # fmt: skip
 
 
 async def _authenticate(request: Request) -> Principal | None:
@@ -195,3 +225,7 @@ CurrentSession = Annotated[Principal, Depends(current_session)]
 CurrentUser = Annotated[AuthUser, Depends(current_user)]
 CurrentAdmin = Annotated[AuthUser, Depends(current_admin)]
 RecentSession = Annotated[Principal, Depends(recent_session)]
+# Mandatory MFA lets a session that has yet to enrol a second factor through these only.
+EnrollingSession = Annotated[Principal, Depends(enrolling_session)]
+EnrollingUser = Annotated[AuthUser, Depends(enrolling_user)]
+RecentEnrollingSession = Annotated[Principal, Depends(recent_enrolling_session)]

@@ -26,7 +26,7 @@ async def change_password(
     old_hash, new_hash = await accounts.new_password_hash(
         db, hasher, user_id, old, new, min_length=min_length
     )
-    successor = SessionSuccessor(current, opening, now)
+    successor = SessionSuccessor(current, opening, now, context=context)
 
     def change(connection: Connection) -> None:
         accounts.set_password_hash(connection, user_id, old_hash, new_hash)

@@ -11,8 +11,9 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from authgate.audit.events import NO_CONTEXT, EventContext
 from authgate.security.tokens import TokenCodec
-from authgate.sessions.service import INSERT_SESSION, session_row
+from authgate.sessions.service import INSERT_SESSION, record_login, session_row
 from authgate.sessions.store import SessionState
 from authgate.sessions.tokens import Lifetimes, TokenPair, TokenSessionOpening
 
@@ -36,11 +37,15 @@ class Replacement:
 
 
 class SessionSuccessor:
-    """The next session of `current`, like it (same kind, same `amr`): rows made now,
-    inserted by `insert` inside the unit that ends `current`."""
+    """The next session of `current`, like it (same kind; the same `amr` unless a step-up
+    adds to it): rows made now, inserted (and its `login_succeeded` recorded, `method` in its
+    detail) by `insert` inside the unit that ends `current`."""
 
-    def __init__(self, current: SessionState, opening: NewSession, now: datetime) -> None:
-        user_id, amr = current.user.id, " ".join(current.amr)
+    def __init__(
+        self, current: SessionState, opening: NewSession, now: datetime, *,
+        amr: str | None = None, context: EventContext = NO_CONTEXT, method: str | None = None,
+    ) -> None:  # fmt: skip
+        user_id, amr = current.user.id, amr or " ".join(current.amr)
         self._secret: str | None = None
         self._tokens: TokenSessionOpening | None = None
         self.insert: Callable[[Connection], object]
@@ -50,12 +55,19 @@ class SessionSuccessor:
                 user_agent=opening.user_agent, ip=opening.ip,
                 absolute=opening.lifetimes.absolute, amr=amr,
             )  # fmt: skip
-            self.insert = lambda connection: INSERT_SESSION.run(connection, row)
+            self.session_id = row["id"]
+
+            def insert(connection: Connection) -> None:
+                INSERT_SESSION.run(connection, row)
+                record_login(connection, context, user_id, row["id"], "cookie", method)
+
+            self.insert = insert
         else:
             self._tokens = TokenSessionOpening(
                 user_id, opening.lifetimes, now=now, user_agent=opening.user_agent,
-                ip=opening.ip, amr=amr,
+                ip=opening.ip, amr=amr, context=context, method=method,
             )  # fmt: skip
+            self.session_id = self._tokens.session["id"]
             self.insert = self._tokens.insert
 
     def replacement(self, codec: TokenCodec) -> Replacement:

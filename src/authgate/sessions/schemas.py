@@ -41,18 +41,33 @@ class PasswordChanged(BaseModel):
 
 
 class ReauthRequest(BaseModel):
-    """Your password, or a code from your authenticator app."""
+    """One proof: your password, a code from your authenticator app, one of your recovery
+    codes, or a passkey's answer to `POST /account/reauthenticate/options`."""
 
     model_config = ConfigDict(extra="forbid")
 
     password: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    recovery_code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+    passkey: Annotated[
+        dict[str, Any], Field(description="The PublicKeyCredential, as JSON")
+    ] | None = None  # fmt: skip
 
     @model_validator(mode="after")
     def one_proof(self) -> "ReauthRequest":
-        if (self.password is None) == (self.code is None):
-            raise ValueError("send either password or code")
+        given = (self.password, self.code, self.recovery_code, self.passkey)
+        if sum(proof is not None for proof in given) != 1:
+            raise ValueError("send one of password, code, recovery_code or passkey")
         return self
+
+    @property
+    def method(self) -> str:
+        """`password`, `totp`, `recovery_code` or `passkey`: which proof this is."""
+        if self.password is not None:
+            return "password"
+        if self.code is not None:
+            return "totp"
+        return "recovery_code" if self.recovery_code is not None else "passkey"
 
 
 class Reauthenticated(BaseModel):

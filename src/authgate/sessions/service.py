@@ -49,6 +49,7 @@ async def open_session(
     absolute: int | None = None,
     amr: str = "pwd",
     context: EventContext = NO_CONTEXT,
+    method: str | None = None,
 ) -> tuple[uuid.UUID, str]:
     """A new session for `user_id`; returns its id and secret (the cookie value, for cookies)."""
     row, secret = session_row(
@@ -58,18 +59,22 @@ async def open_session(
 
     def work(connection: Connection) -> None:
         INSERT_SESSION.run(connection, row)
-        record_login(connection, context, user_id, row["id"], kind)
+        record_login(connection, context, user_id, row["id"], kind, method)
 
     await db.write(work)
     return row["id"], secret
 
 
 def record_login(
-    connection: Connection, context: EventContext, user_id: int, session_id: uuid.UUID, kind: str
-) -> None:
+    connection: Connection, context: EventContext, user_id: int, session_id: uuid.UUID, kind: str,
+    method: str | None = None,
+) -> None:  # fmt: skip
+    """A new session's event; `method` names what proved it when not a password alone
+    (`passkey`, `totp`, `recovery_code`, `reauthenticate`...)."""
+    detail = {"kind": kind} if method is None else {"kind": kind, "method": method}
     audit.record(
         connection, EventType.LOGIN_SUCCEEDED, context,
-        user_id=user_id, session_id=session_id, kind=kind,
+        user_id=user_id, session_id=session_id, **detail,
     )  # fmt: skip
 
 

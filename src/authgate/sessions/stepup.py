@@ -1,7 +1,10 @@
 """Re-authentication on a live session: a fresh proof of identity for sensitive changes.
 
-The session it happened on is replaced by a new one (see `replacement`) whose `auth_time`
-is now: sensitive changes look at that.
+The proof is the password, a TOTP code, a recovery code or a passkey's answer to options
+bound to the user (`passkeys.reauthentication_options`). The session it happened on is
+replaced by a new one (see `replacement`) whose `auth_time` is now and whose `amr` adds the
+method just used to the earlier ones: sensitive changes look at the first, mandatory MFA at
+the second.
 """
 
 from datetime import datetime
@@ -9,47 +12,132 @@ from datetime import datetime
 from sqlalchemy import Connection
 
 from authgate.accounts import service as accounts
+from authgate.audit import service as audit
+from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.db import Database
 from authgate.errors import InvalidCredentials, TokenRevoked
 from authgate.mfa import service as mfa
+from authgate.passkeys import assertion as passkeys
+from authgate.passkeys.errors import PasskeyRejected
+from authgate.passkeys.service import RelyingParty
 from authgate.security.keystore import KeyCipher
 from authgate.security.passwords import PasswordHasher
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.replacement import NewSession, Replacement, SessionSuccessor
+from authgate.sessions.schemas import ReauthRequest
 from authgate.sessions.service import end_sessions
 from authgate.sessions.store import SessionState
+
+# RFC 8176 values each proof adds: a passkey is a hardware-bound key that tested the user.
+METHOD_AMR = {
+    "password": ("pwd",),
+    "totp": ("otp",),
+    "recovery_code": (),
+    "passkey": ("hwk", "user"),
+}
+POSSESSION = {"otp", "hwk", "swk"}
 
 
 class ReauthenticationRejected(InvalidCredentials):
     """A wrong password or code: 400 (the caller stays logged in), counted as a failed log-in,
-    so that a stolen session cannot guess the password through this route."""
+    so that a stolen session cannot guess the password through this route. For the audit
+    trail: which method, and why."""
 
     status = 400
+
+    def __init__(self, method: str, reason: str) -> None:
+        super().__init__()
+        self.method, self.reason = method, reason
+
+
+def stepped_up_amr(amr: tuple[str, ...], method: str, user_verified: bool = False) -> str:
+    """The `amr` of a session replaced after a step-up by `method`: what proved the old one,
+    and now `method`; `mfa` once two different factors have been shown."""
+    values = [value for value in amr if value != "mfa"]
+    values += [value for value in METHOD_AMR[method] if value not in values]
+    second = method == "recovery_code" or bool(POSSESSION & set(values))
+    two = "mfa" in amr or (method == "passkey" and user_verified) or ("pwd" in values and second)
+    return " ".join([*values, "mfa"] if two else values)
 
 
 async def reauthenticate(
     db: Database, hasher: PasswordHasher, cipher: KeyCipher, codec: TokenCodec,
-    session: SessionState, *, password: str | None, code: str | None, now: datetime,
-    opening: NewSession,
+    rp: RelyingParty, session: SessionState, proof: ReauthRequest, *, now: datetime,
+    opening: NewSession, context: EventContext = NO_CONTEXT,
 ) -> Replacement:  # fmt: skip
-    """Check the user's password or a TOTP code, then replace the session with a new one."""
-    user_id = session.user.id
-    if password is not None:
-        row = await db.read(lambda connection: accounts.get_user(connection, user_id))
-        ok, _ = await hasher.verify(password, row.password_hash)
-    else:
-        given = code or ""
-        ok = await db.write(
-            lambda connection: mfa.accept_totp(connection, cipher, user_id, given, now)
-        )
-    if not ok:
-        raise ReauthenticationRejected()
-    successor = SessionSuccessor(session, opening, now)
+    """Check one proof of identity, then replace the session with a new one."""
+    method = proof.method
+    user_verified = await _check(db, hasher, cipher, rp, session.user.id, proof, now, context)
+    amr = stepped_up_amr(session.amr, method, user_verified)
+    successor = SessionSuccessor(session, opening, now, amr=amr, context=context, method=method)
 
     def replace(connection: Connection) -> None:
-        if not end_sessions(connection, [session.id], now):
+        if not end_sessions(
+            connection, [session.id], now, context,
+            type=EventType.SESSION_ENDED, reason="reauthenticated",
+        ):  # fmt: skip
             raise TokenRevoked()  # ended meanwhile (logged out elsewhere): no successor
+        audit.record(
+            connection, EventType.REAUTHENTICATED, context, user_id=session.user.id,
+            session_id=successor.session_id, method=method, amr=amr.split(),
+        )  # fmt: skip
         successor.insert(connection)
 
     await db.write(replace)
     return successor.replacement(codec)
+
+
+async def _check(
+    db: Database, hasher: PasswordHasher, cipher: KeyCipher, rp: RelyingParty,
+    user_id: int, proof: ReauthRequest, now: datetime, context: EventContext,
+) -> bool:  # fmt: skip
+    """Refuse a wrong proof (ReauthenticationRejected); True when a passkey verified the user."""
+    reason: str | None = None
+    if proof.password is not None:
+        row = await db.read(lambda connection: accounts.get_user(connection, user_id))
+        ok, _ = await hasher.verify(proof.password, row.password_hash)
+        reason = None if ok else "wrong_password"
+    elif proof.code is not None:
+        code = proof.code
+        reason = await db.write(lambda c: mfa.totp_refusal(c, cipher, user_id, code, now))
+    elif proof.recovery_code is not None:
+        given = proof.recovery_code
+        spent = await db.write(
+            lambda c: mfa.accept_recovery_code(
+                c, user_id, given, now, context=context, purpose="reauthenticate"
+            )
+        )
+        reason = None if spent else "wrong_code"
+    else:
+        try:
+            passed = await passkeys.authenticate(db, rp, proof.passkey or {}, now, user_id=user_id)
+        except PasskeyRejected as exc:
+            raise ReauthenticationRejected("passkey", exc.reason) from None
+        return passed.user_verified
+    if reason is not None:
+        raise ReauthenticationRejected(proof.method, reason)
+    return False
+
+
+async def confirm_totp(
+    db: Database, cipher: KeyCipher, codec: TokenCodec, session: SessionState, code: str, *,
+    now: datetime, opening: NewSession, context: EventContext = NO_CONTEXT,
+) -> tuple[list[str], Replacement]:  # fmt: skip
+    """Turn TOTP on with its first code on a session that mandatory MFA confines to enrolling:
+    the code is a second factor shown, so the session is replaced, as a step-up with it would,
+    by one whose amr says so. Returns the recovery codes and the new session."""
+    amr = stepped_up_amr(session.amr, "totp")
+    successor = SessionSuccessor(session, opening, now, amr=amr, context=context, method="totp")
+
+    def work(connection: Connection) -> list[str]:
+        codes = mfa.confirm_totp(connection, cipher, session.user.id, code, now, context)
+        if not end_sessions(
+            connection, [session.id], now, context,
+            type=EventType.SESSION_ENDED, reason="mfa_enrolled",
+        ):  # fmt: skip
+            raise TokenRevoked()
+        successor.insert(connection)
+        return codes
+
+    codes = await db.write(work)
+    return codes, successor.replacement(codec)

@@ -175,12 +175,13 @@ class _Unusable(Exception):
 async def open_token_session(
     db: Database, codec: TokenCodec, user_id: int, lifetimes: Lifetimes, *,
     now: datetime, user_agent: str, ip: str, amr: str = "pwd",
-    context: EventContext = NO_CONTEXT,
+    context: EventContext = NO_CONTEXT, method: str | None = None,
 ) -> TokenPair:  # fmt: skip
     """Log `user_id` in on a new token session: an access token and a refresh token."""
     opening = TokenSessionOpening(
-        user_id, lifetimes, now=now, user_agent=user_agent, ip=ip, amr=amr, context=context
-    )
+        user_id, lifetimes, now=now, user_agent=user_agent, ip=ip, amr=amr, context=context,
+        method=method,
+    )  # fmt: skip
     await db.write(opening.insert)
     return opening.pair(codec)
 
@@ -190,9 +191,9 @@ class TokenSessionOpening:
 
     def __init__(
         self, user_id: int, lifetimes: Lifetimes, *, now: datetime, user_agent: str, ip: str,
-        amr: str = "pwd", context: EventContext = NO_CONTEXT,
+        amr: str = "pwd", context: EventContext = NO_CONTEXT, method: str | None = None,
     ) -> None:  # fmt: skip
-        self.user_id, self.now, self.context = user_id, now, context
+        self.user_id, self.now, self.context, self.method = user_id, now, context, method
         self.session, _ = session_row(
             user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent,
             ip=ip, absolute=lifetimes.absolute, amr=amr,
@@ -204,7 +205,9 @@ class TokenSessionOpening:
     def insert(self, connection: Connection) -> None:
         INSERT_SESSION.run(connection, self.session)
         _ADD_REFRESH.run(connection, self._refresh_row)
-        record_login(connection, self.context, self.user_id, self.session["id"], "token")
+        record_login(
+            connection, self.context, self.user_id, self.session["id"], "token", self.method
+        )
 
     def pair(self, codec: TokenCodec) -> "TokenPair":
         return issue_pair(
