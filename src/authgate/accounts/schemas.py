@@ -3,10 +3,16 @@
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
-from authgate.accounts.policy import USERNAME_PATTERN, is_comparable
-from authgate.schemas import printable
+from authgate.accounts.policy import (
+    EMAIL_MAX_LENGTH,
+    EMAIL_PATTERN,
+    PASSWORD_MAX_LENGTH,
+    USERNAME_PATTERN,
+    is_comparable,
+)
+from authgate.schemas import PASSWORD_POLICY_MARK, printable
 
 
 def _comparable(value: str) -> str:
@@ -18,7 +24,34 @@ def _comparable(value: str) -> str:
 Username = Annotated[
     str, StringConstraints(pattern=USERNAME_PATTERN, max_length=150), AfterValidator(_comparable)
 ]
+
+
+def _domain_in_lower_case(value: str) -> str:
+    local, _, domain = value.rpartition("@")
+    return f"{local}@{domain.lower()}"
+
+
 Password = Annotated[str, Field(min_length=1, max_length=4096)]
+# A password being chosen. The policy (`accounts.policy.check_password`) refuses it with 422
+# `password_policy`: its bounds are documented here, the minimum (a setting) by the app
+# (`openapi.document_password_policy`); the rules no schema can say, in the description.
+NewPassword = Annotated[
+    str,
+    Field(
+        min_length=1,
+        max_length=4096,
+        description="Not a commonly used password, nor the username.",
+        json_schema_extra={PASSWORD_POLICY_MARK: True, "maxLength": PASSWORD_MAX_LENGTH},
+    ),
+]
+# An address as an HTML form's e-mail field takes it, with a dot in the domain: the pattern is
+# the whole check, so that the schema says exactly what is accepted.
+Email = Annotated[
+    str,
+    StringConstraints(max_length=EMAIL_MAX_LENGTH, pattern=EMAIL_PATTERN),
+    Field(json_schema_extra={"format": "email"}),
+    AfterValidator(_domain_in_lower_case),
+]
 Name = Annotated[str, StringConstraints(max_length=150), AfterValidator(printable)]
 LoginName = Annotated[str, Field(min_length=1, max_length=600)]
 
@@ -38,8 +71,8 @@ class UserRead(BaseModel):
 
 class UserCreate(BaseModel):
     username: Username
-    password: Password
-    email: EmailStr | None = None
+    password: NewPassword
+    email: Email | None = None
     first_name: Name = ""
     last_name: Name = ""
 
@@ -47,7 +80,7 @@ class UserCreate(BaseModel):
 class UserUpdate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    email: EmailStr | None = None
+    email: Email | None = None
     first_name: Name | None = None
     last_name: Name | None = None
 
@@ -59,4 +92,4 @@ class Credentials(BaseModel):
 
 class PasswordChange(BaseModel):
     old_password: Password
-    new_password: Password
+    new_password: NewPassword

@@ -12,9 +12,9 @@ from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY, parse_body
 from authgate.handlers import language_of
 from authgate.i18n import translate
-from authgate.openapi import form_or_json, responses
+from authgate.openapi import NEW_PASSWORD_422, RECENT_401, form_or_json, responses
 from authgate.recovery.dependencies import verify_new_email
-from authgate.routers.credentials import register_request
+from authgate.routers.credentials import SIGNUP_CODES, register_request
 from authgate.routers.tokens import token_lifetimes
 from authgate.sessions import password, stepup
 from authgate.sessions import service as sessions
@@ -54,7 +54,7 @@ router.add_api_route(
     status_code=201,
     response_model=UserRead,
     openapi_extra=form_or_json(UserCreate),
-    responses=responses(400, 413, 415, 422, 429),
+    responses=responses(400, 413, 415, 422, 429, codes=SIGNUP_CODES),
 )
 async def create_account(request: Request) -> UserRead:
     """Create an account; log in next with /account/login. The password is never returned."""
@@ -65,7 +65,7 @@ async def create_account(request: Request) -> UserRead:
 @router.patch(
     "/me",
     response_model=UserRead,
-    responses=responses(400, 401, 403, 415, 422),
+    responses=responses(400, 401, 403, 415, 422, codes={400: ["email_taken"], 401: RECENT_401}),
     dependencies=JSON_ONLY,
 )
 async def update_me(data: UserUpdate, request: Request, principal: CurrentSession) -> UserRead:
@@ -83,7 +83,9 @@ async def update_me(data: UserUpdate, request: Request, principal: CurrentSessio
     "/change-password",
     response_model=PasswordChanged,
     response_model_exclude_none=True,
-    responses=responses(400, 401, 403, 415, 422),
+    responses=responses(
+        400, 401, 403, 415, 422, codes={400: ["invalid_credentials"], 422: NEW_PASSWORD_422}
+    ),
     dependencies=JSON_ONLY,
 )
 async def change_password(
@@ -102,7 +104,11 @@ async def change_password(
 
 
 @router.delete(
-    "/delete-account/{user_id}", status_code=204, responses=responses(401, 403, 404, 422)
+    "/delete-account/{user_id}",
+    status_code=204,
+    responses=responses(
+        401, 403, 404, 422, codes={401: RECENT_401, 403: ["csrf_failed", "forbidden"]}
+    ),
 )
 async def delete_account(user_id: UserId, request: Request, principal: RecentSession) -> Response:
     """Delete an account (yours, or any as admin) with its sessions and items; needs a recent
@@ -119,7 +125,7 @@ async def delete_account(user_id: UserId, request: Request, principal: RecentSes
     response_model=Reauthenticated,
     response_model_exclude_none=True,
     openapi_extra=form_or_json(ReauthRequest),
-    responses=responses(400, 401, 403, 413, 415, 422, 429),
+    responses=responses(400, 401, 403, 413, 415, 422, 429, codes={400: ["invalid_credentials"]}),
 )
 async def reauthenticate(
     request: Request, response: Response, principal: CurrentSession

@@ -26,7 +26,9 @@ from authgate.cors import service as cors
 from authgate.openapi import responses
 from authgate.sessions.dependencies import CurrentAdmin, event_context
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403, 413, 422))
+# Admins only: anyone else is forbidden.
+ADMIN = responses(401, 403, 413, 422, codes={403: ["csrf_failed", "forbidden"]})
+router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN)
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -49,7 +51,7 @@ async def list_users(
 @router.patch(
     "/users/{user_id}",
     response_model=UserRead,
-    responses=responses(400, 404, 415),
+    responses=responses(404, 415),
     dependencies=JSON_ONLY,
 )
 async def update_user(
@@ -94,7 +96,7 @@ async def list_origins(_: CurrentAdmin, request: Request) -> OriginList:
     response_model=OriginRead,
     responses={
         200: {"model": OriginRead, "description": "Already allowed (idempotent)"},
-        **responses(400, 415),
+        **responses(415),
     },
     dependencies=JSON_ONLY,
 )

@@ -26,6 +26,8 @@ from authgate.sessions.dependencies import CurrentUser
 
 router = APIRouter(prefix="/items", tags=["items"], responses=responses(413))
 FIELDS = ("name", "size")
+# Someone else's item is forbidden; a cookie without its CSRF token too.
+OWNER_403 = {403: ["csrf_failed", "forbidden"]}
 IfMatch = Annotated[str | None, Header(max_length=2048)]
 IfNoneMatch = Annotated[str | None, Header(max_length=2048)]
 ITEM_BODY_DOCS = {
@@ -69,7 +71,7 @@ ItemInput = Annotated[ItemWrite, Depends(item_input)]
     status_code=200,
     responses={
         201: {"model": ItemResult, "description": "Created"},
-        **responses(401, 403, 412, 413, 415, 422),
+        **responses(401, 403, 412, 413, 415, 422, codes=OWNER_403),
     },
     openapi_extra=ITEM_BODY_DOCS,
 )
@@ -139,7 +141,9 @@ async def list_items(
     )
 
 
-@router.delete("/{item_id}", status_code=204, responses=responses(401, 403, 404, 412, 422))
+@router.delete(
+    "/{item_id}", status_code=204, responses=responses(401, 403, 404, 412, 422, codes=OWNER_403)
+)
 async def delete_item(
     found: OwnedItem, request: Request, user: CurrentUser, if_match: IfMatch = None
 ) -> Response:
