@@ -12,7 +12,7 @@ from authgate.accounts.policy import (
     USERNAME_PATTERN,
     is_comparable,
 )
-from authgate.schemas import PASSWORD_POLICY_MARK, printable
+from authgate.schemas import PASSWORD_POLICY_MARK, PRINTABLE_PATTERN
 
 
 def _comparable(value: str) -> str:
@@ -45,14 +45,14 @@ NewPassword = Annotated[
     ),
 ]
 # An address as an HTML form's e-mail field takes it, with a dot in the domain: the pattern is
-# the whole check, so that the schema says exactly what is accepted.
+# the whole check, so that the schema says exactly what is accepted. (No `format: email`: each
+# validator reads it its own way, some with length limits on the part before the @.)
 Email = Annotated[
     str,
     StringConstraints(max_length=EMAIL_MAX_LENGTH, pattern=EMAIL_PATTERN),
-    Field(json_schema_extra={"format": "email"}),
     AfterValidator(_domain_in_lower_case),
 ]
-Name = Annotated[str, StringConstraints(max_length=150), AfterValidator(printable)]
+Name = Annotated[str, StringConstraints(max_length=150, pattern=PRINTABLE_PATTERN)]
 LoginName = Annotated[str, Field(min_length=1, max_length=600)]
 
 

@@ -1,6 +1,5 @@
 """/admin: users and run-time CORS origins, for administrators only."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -24,6 +23,7 @@ from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY
 from authgate.cors import service as cors
 from authgate.openapi import responses
+from authgate.schemas import Instant
 from authgate.sessions.dependencies import CurrentAdmin, event_context
 
 # Admins only: anyone else is forbidden.
@@ -70,13 +70,13 @@ async def list_events(
     request: Request,
     user_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     type: Annotated[EventType | None, Query()] = None,
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[Instant | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> EventList:
     """Security events of every account, newest first, filtered by user, type and time."""
     rows, next_cursor = await request.app.state.db.read(
-        lambda c: audit.page(c, limit, cursor, user_id=user_id, type=type, since=since)
+        lambda c: audit.page(c, limit, cursor, user_id=user_id, type=type, since=since)  # type: ignore[arg-type]
     )
     return EventList(events=[EventRead.of(row) for row in rows], next=next_cursor)
 

@@ -33,9 +33,17 @@ IfNoneMatch = Annotated[str | None, Header(max_length=2048)]
 ITEM_BODY_DOCS = {
     "requestBody": {
         "required": False,
+        "description": "`name` and `size`; or send both as query parameters instead (the body "
+        "wins when both are sent). With neither a body nor both parameters: 422.",
         "content": {"application/json": {"schema": ItemWrite.model_json_schema()}},
     }
 }
+# What a client can do next with the item it wrote (OpenAPI links).
+ITEM_LINKS = {
+    name: {"operationRef": f"#/paths/~1items~1{{item_id}}/{method}",
+           "parameters": {"item_id": "$response.body#/item/id"}}
+    for name, method in (("ReadItem", "get"), ("DeleteItem", "delete"), ("ReplaceItem", "put"))
+}  # fmt: skip
 
 
 async def item_input(
@@ -70,7 +78,8 @@ ItemInput = Annotated[ItemWrite, Depends(item_input)]
     response_model=ItemResult,
     status_code=200,
     responses={
-        201: {"model": ItemResult, "description": "Created"},
+        200: {"description": "Updated", "links": ITEM_LINKS},
+        201: {"model": ItemResult, "description": "Created", "links": ITEM_LINKS},
         **responses(401, 403, 412, 413, 415, 422, codes=OWNER_403),
     },
     openapi_extra=ITEM_BODY_DOCS,
