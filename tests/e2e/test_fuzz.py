@@ -61,6 +61,6 @@ def _schemathesis(url: str, data_dir: Path, folder: Path) -> subprocess.Complete
 
 
 def _summary(output: str) -> str:
-    """The run's SUMMARY section (phases, failures, warnings, cases), or the last lines."""
-    at = output.rfind("SUMMARY")
-    return output[at:] if at >= 0 else output[-3000:]
+    """The run's WARNINGS and SUMMARY sections (phases, failures, cases), or its last lines."""
+    found = [at for at in (output.rfind("= WARNINGS ="), output.rfind("= SUMMARY =")) if at >= 0]
+    return output[output.rfind("\n", 0, min(found)) + 1 :] if found else output[-3000:]

@@ -69,7 +69,14 @@ class UserRead(BaseModel):
     date_joined: datetime
 
 
+EXAMPLE = {"username": "alice", "password": "correct-horse-battery"}
+
+
 class UserCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{**EXAMPLE, "email": "alice@example.com"}]}
+    )
+
     username: Username
     password: NewPassword
     email: Email | None = None
@@ -86,6 +93,8 @@ class UserUpdate(BaseModel):
 
 
 class Credentials(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [EXAMPLE]})
+
     username: LoginName
     password: Password
 

@@ -54,6 +54,10 @@ class UserAdminUpdate(BaseModel):
 
 
 class OriginCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"origin": "https://app.example.com"}]}
+    )
+
     origin: Origin
 
 

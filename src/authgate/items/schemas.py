@@ -33,6 +33,8 @@ ItemSize = Annotated[int, Field(ge=0, le=MAX_SIZE)]
 
 
 class ItemWrite(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Fighters", "size": 6}]})
+
     name: ItemName
     # A JSON number without a fraction, as the schema's `integer` says: `true` or `"6"` is not
     # a size. (Query values are parsed into ints by their own `ItemSize` parameter first.)
