@@ -51,6 +51,8 @@ DEFAULT_CODES: dict[int, tuple[str, ...]] = {
     429: ("rate_limited",),
     503: ("service_unavailable",),
 }
+# The list routes' `cursor`: opaque, and only good as it was handed out.
+CURSOR_HELP = "The `next` of the previous page; a cursor this API did not hand out is a 422."
 NOTES = {
     "mfa_required": "; `mfa_required` comes with an `mfa_token`",
     "rate_limited": ", with `Retry-After`",

@@ -22,8 +22,12 @@ def _comparable(value: str) -> str:
 
 
 Username = Annotated[
-    str, StringConstraints(pattern=USERNAME_PATTERN, max_length=150), AfterValidator(_comparable)
-]
+    str,
+    StringConstraints(pattern=USERNAME_PATTERN, max_length=150),
+    Field(description="Compared without regard to case or compatibility forms (NFKC), which "
+          "must leave it a name of the same alphabet: `ａｌｉｃｅ` is `alice`."),
+    AfterValidator(_comparable),
+]  # fmt: skip
 
 
 def _domain_in_lower_case(value: str) -> str:

@@ -12,7 +12,7 @@ from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY, parse_body
 from authgate.handlers import language_of
 from authgate.i18n import translate
-from authgate.openapi import NEW_PASSWORD_422, RECENT_401, form_or_json, responses
+from authgate.openapi import CURSOR_HELP, NEW_PASSWORD_422, RECENT_401, form_or_json, responses
 from authgate.recovery.dependencies import verify_new_email
 from authgate.routers.credentials import SIGNUP_CODES, register_request
 from authgate.routers.tokens import token_lifetimes
@@ -169,7 +169,7 @@ async def my_events(
     request: Request,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description=CURSOR_HELP)] = None,
 ) -> EventList:
     """Your own security events (log-ins, log-outs, password changes...), newest first."""
     rows, next_cursor = await request.app.state.db.read(

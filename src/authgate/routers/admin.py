@@ -22,7 +22,7 @@ from authgate.audit.events import EventType
 from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY
 from authgate.cors import service as cors
-from authgate.openapi import responses
+from authgate.openapi import CURSOR_HELP, responses
 from authgate.schemas import Instant
 from authgate.sessions.dependencies import CurrentAdmin, event_context
 
@@ -37,7 +37,7 @@ async def list_users(
     _: CurrentAdmin,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[UserCursor | None, Query()] = None,
+    cursor: Annotated[UserCursor | None, Query(description=CURSOR_HELP)] = None,
     q: Annotated[str | None, Query(max_length=320)] = None,
 ) -> UserList:
     """Users by id, a page at a time; `q` matches part of the username or e-mail, any case."""
@@ -72,7 +72,7 @@ async def list_events(
     type: Annotated[EventType | None, Query()] = None,
     since: Annotated[Instant | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description=CURSOR_HELP)] = None,
 ) -> EventList:
     """Security events of every account, newest first, filtered by user, type and time."""
     rows, next_cursor = await request.app.state.db.read(

@@ -21,7 +21,7 @@ from authgate.items.schemas import (
     ItemWrite,
     encode_cursor,
 )
-from authgate.openapi import responses
+from authgate.openapi import CURSOR_HELP, responses
 from authgate.sessions.dependencies import CurrentUser
 
 router = APIRouter(prefix="/items", tags=["items"], responses=responses(413))
@@ -140,7 +140,7 @@ def _json(body: BaseModel, status: int, headers: dict[str, str]) -> Response:
 async def list_items(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[Cursor | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query(description=CURSOR_HELP)] = None,
 ) -> ItemList:
     """Everyone's items, by id, a page at a time (`next` is the cursor of the next page)."""
     found, last_id = await request.app.state.db.read(lambda c: service.page(c, limit, cursor))
