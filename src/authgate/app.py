@@ -16,7 +16,7 @@ from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
 from authgate.middleware.trailing_slash import TrailingSlashMiddleware
 from authgate.observe import RequestObserver
-from authgate.openapi import document_security, responses
+from authgate.openapi import document_password_policy, document_security, responses
 from authgate.routers.accounts import read_me
 from authgate.routers.accounts import router as accounts_router
 from authgate.routers.admin import router as admin_router
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         _include(app, router)
     install_routing(app)
     document_security(app, oauth2_scheme, (*GUARDS, read_me))
+    document_password_policy(app, settings.password_min_length)
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
     # 1. standard headers: times everything and decorates every answer, preflights and 413s too,
     #    and counts and logs each (by route template, which routing leaves in the scope);

@@ -21,7 +21,8 @@ class RequestObserver:
         self.metrics = metrics
 
     def __call__(self, scope: Scope, status: int, seconds: float) -> None:
-        route = getattr(scope.get("route"), "path", None) or UNMATCHED
+        # `path_format`: the template as documented, without a convertor (`{passkey_id:uuid}`).
+        route = getattr(scope.get("route"), "path_format", None) or UNMATCHED
         method = scope["method"]
         self.metrics.observe_request(method, route, status, seconds)
         if log.isEnabledFor(logging.INFO):

@@ -1,14 +1,19 @@
 """OpenAPI fragments: the error envelope per status, bodies accepted as JSON or form, security."""
 
-from collections.abc import Callable, Collection
-from typing import Any
+from collections.abc import Callable, Collection, Iterable
+from functools import cache
+from http import HTTPStatus
+from typing import Any, Literal
 
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.encoders import jsonable_encoder
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.security.base import SecurityBase
-from pydantic import BaseModel
+from pydantic import BaseModel, create_model
+
+from authgate.bodies import FORM_TYPES
+from authgate.schemas import PASSWORD_POLICY_MARK
 
 
 class ErrorBody(BaseModel):
@@ -17,50 +22,109 @@ class ErrorBody(BaseModel):
 
 
 class ValidationErrorBody(BaseModel):
-    # FastAPI's list of problems for `validation_error`; a localised text for `password_policy`.
+    # FastAPI's list of problems for `validation_error`; a localised text for `password_policy`
+    # and for the few rules a service checks itself.
     detail: list[dict[str, Any]] | str
     code: str = "validation_error"
 
 
-DESCRIPTIONS = {
-    400: "Bad request (`username_taken`, `email_taken`, `invalid_credentials`, `token_invalid`, "
-    "`mfa_code_invalid`, `mfa_not_enabled`)",
-    401: "Not authenticated (`not_authenticated`, `invalid_credentials`, `token_*`, "
-    "`mfa_required` with an `mfa_token`, `reauthentication_required`)",
-    403: "Forbidden (`forbidden`, `csrf_failed`)",
-    404: "Not found (`not_found`)",
-    409: "Conflict (`mfa_already_enabled`)",
-    412: "Precondition failed (`precondition_failed`)",
-    413: "Body too large (`payload_too_large`)",
-    415: "Unsupported body type (`unsupported_media_type`)",
-    422: "Validation failed (`validation_error`, `password_policy`)",
-    429: "Rate limited (`rate_limited`), with Retry-After",
-    503: "Database unreachable (`service_unavailable`)",
+# What each status answers unless a route says otherwise. 401 and 403 are the guards' answers
+# (`sessions.dependencies`): a missing, bad, expired or ended credential; a cookie without its
+# CSRF token.
+GUARD_401 = ("not_authenticated", "token_invalid", "token_expired", "token_revoked")
+# A guard that also wants a recent authentication (`sessions.stepup`).
+RECENT_401 = (*GUARD_401, "reauthentication_required")
+# A log-in refused, or waiting for its second factor.
+LOGIN_401 = ("invalid_credentials", "mfa_required")
+# A new password breaks the policy (`accounts.policy.check_password`).
+NEW_PASSWORD_422 = ("validation_error", "password_policy")
+DEFAULT_CODES: dict[int, tuple[str, ...]] = {
+    400: ("validation_error",),
+    401: GUARD_401,
+    403: ("csrf_failed",),
+    404: ("not_found",),
+    409: ("mfa_already_enabled",),
+    412: ("precondition_failed",),
+    413: ("payload_too_large",),
+    415: ("unsupported_media_type",),
+    422: ("validation_error",),
+    429: ("rate_limited",),
+    503: ("service_unavailable",),
+}
+# The list routes' `cursor`: opaque, and only good as it was handed out.
+CURSOR_HELP = "The `next` of the previous page; a cursor this API did not hand out is a 422."
+NOTES = {
+    "mfa_required": "; `mfa_required` comes with an `mfa_token`",
+    "rate_limited": ", with `Retry-After`",
 }
 
 
-def responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """The documented error responses of a route, each with the envelope it sends."""
+def responses(
+    *statuses: int, codes: dict[int, Iterable[str]] | None = None
+) -> dict[int | str, dict[str, Any]]:
+    """The documented error responses of a route: per status, the envelope with the `code`
+    values this route can answer (`codes`, or the status's usual ones) as an enum."""
     documented: dict[int | str, dict[str, Any]] = {}
     for status in statuses:
-        model = ValidationErrorBody if status == 422 else ErrorBody
-        documented[status] = {"model": model, "description": DESCRIPTIONS[status]}
+        answered = tuple(sorted((codes or {}).get(status, DEFAULT_CODES[status])))
+        listed = ", ".join(f"`{code}`" for code in answered)
+        note = "".join(NOTES.get(code, "") for code in answered)
+        documented[status] = {
+            "model": error_model(status, answered),
+            "description": f"{HTTPStatus(status).phrase} ({listed}){note}",
+        }
     return documented
 
 
+@cache
+def error_model(status: int, codes: tuple[str, ...]) -> type[BaseModel]:
+    """The envelope whose `code` is one of `codes`: one named schema per set of codes."""
+    base = ValidationErrorBody if status == 422 else ErrorBody
+    name = "".join(part.title() for code in codes for part in code.split("_"))
+    suffix = "Problem" if status == 422 else "Error"
+    code_type = Literal[codes]  # type: ignore[valid-type]
+    return create_model(f"{name}{suffix}", __base__=base, code=(code_type, ...))
+
+
 def form_or_json(model: type[BaseModel]) -> dict[str, Any]:
-    """An `openapi_extra` that documents a body read by `authgate.bodies.parse_body`."""
+    """An `openapi_extra` that documents a body read by `authgate.bodies.parse_body`.
+
+    A form cannot carry a null, and an empty form field counts as not sent: the form types
+    are documented without the nulls the JSON body may hold.
+    """
     schema = model.model_json_schema()
-    return {
-        "requestBody": {
-            "required": True,
-            "content": {
-                "application/json": {"schema": schema},
-                "application/x-www-form-urlencoded": {"schema": schema},
-                "multipart/form-data": {"schema": schema},
-            },
-        }
+    form = without_nulls(schema)
+    content = {"application/json": {"schema": schema}}
+    content |= {kind: {"schema": form} for kind in FORM_TYPES}
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def form_body(model: type[BaseModel]) -> dict[str, Any]:
+    """An `openapi_extra` for a body read from an `application/x-www-form-urlencoded` form."""
+    content = {
+        "application/x-www-form-urlencoded": {"schema": without_nulls(model.model_json_schema())}
     }
+    return {"requestBody": {"required": True, "content": content}}
+
+
+def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any]:
+    """An `openapi_extra` for a body read as JSON only (`parse_body(..., forms=False)`)."""
+    content = {"application/json": {"schema": model.model_json_schema()}}
+    return {"requestBody": {"required": required, "content": content}}
+
+
+def without_nulls(schema: Any) -> Any:
+    """`schema` with every `null` alternative (and null default) taken out."""
+    if isinstance(schema, list):
+        return [without_nulls(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    result = {k: without_nulls(v) for k, v in schema.items() if not (k == "default" and v is None)}
+    alternatives = [a for a in result.get("anyOf", ()) if a != {"type": "null"}]
+    if "anyOf" in result and len(alternatives) == 1:
+        del result["anyOf"]
+        result = {**alternatives[0], **result}
+    return result
 
 
 def document_security(
@@ -108,3 +172,28 @@ def _add_security(
 
 def _is_guarded(dependant: Dependant, guards: frozenset[Any]) -> bool:
     return any(sub.call in guards or _is_guarded(sub, guards) for sub in dependant.dependencies)
+
+
+def document_password_policy(app: FastAPI, min_length: int) -> None:
+    """Give every new password in the schema the minimum length this app's policy enforces
+    (`AUTHGATE_PASSWORD_MIN_LENGTH`), which is only known once the settings are."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        # FastAPI builds the schema once, as new objects; the mark goes on the first pass.
+        _set_min_length(schema, min_length)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _set_min_length(node: Any, min_length: int) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _set_min_length(item, min_length)
+    elif isinstance(node, dict):
+        if node.pop(PASSWORD_POLICY_MARK, False):
+            node["minLength"] = min_length
+        for value in node.values():
+            _set_min_length(value, min_length)

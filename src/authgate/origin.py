@@ -13,6 +13,35 @@ SHAPE = re.compile(
 LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 SHAPE_HINT = "an origin is exactly scheme://host[:port]: no path (not even '/'), query or user-info"
 
+# The same rules as one pattern, for the API's schema: the ASCII forms (host names punycoded,
+# as browsers send them) that `normalise_origin` accepts, and only those. No lookahead, so
+# that every regex engine reading the schema can use it.
+_OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_IPV4 = rf"{_OCTET}(?:\.{_OCTET}){{3}}"
+_H16 = r"[0-9A-Fa-f]{1,4}"
+_LS32 = rf"(?:{_H16}:{_H16}|{_IPV4})"
+_IPV6 = "|".join([  # RFC 3986, section 3.2.2
+    rf"(?:{_H16}:){{6}}{_LS32}",
+    rf"::(?:{_H16}:){{5}}{_LS32}",
+    rf"(?:{_H16})?::(?:{_H16}:){{4}}{_LS32}",
+    rf"(?:(?:{_H16}:){{0,1}}{_H16})?::(?:{_H16}:){{3}}{_LS32}",
+    rf"(?:(?:{_H16}:){{0,2}}{_H16})?::(?:{_H16}:){{2}}{_LS32}",
+    rf"(?:(?:{_H16}:){{0,3}}{_H16})?::{_H16}:{_LS32}",
+    rf"(?:(?:{_H16}:){{0,4}}{_H16})?::{_LS32}",
+    rf"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+    rf"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+])  # fmt: skip
+_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_TOP_LABEL = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+_PORT = "|".join([  # 1 to 65535, leading zeros allowed up to five digits
+    r"0{0,4}[1-9]", r"0{0,3}[1-9][0-9]", r"0{0,2}[1-9][0-9]{2}", r"0?[1-9][0-9]{3}",
+    r"[1-5][0-9]{4}", r"6[0-4][0-9]{3}", r"65[0-4][0-9]{2}", r"655[0-2][0-9]", r"6553[0-5]",
+])  # fmt: skip
+ORIGIN_PATTERN = (
+    rf"^[Hh][Tt][Tt][Pp][Ss]?://(?:{_IPV4}|\[(?:{_IPV6})\]|(?:{_LABEL}\.)*{_TOP_LABEL})"
+    rf"(?::(?:{_PORT}))?$"
+)
+
 
 def normalise_origin(value: str) -> str:
     """`value` as a browser writes it in `Origin`; ValueError when it is not one.
@@ -52,6 +81,8 @@ def _host(raw: str) -> str:
             return str(ipaddress.IPv4Address(host))
         except ValueError:
             raise ValueError(f"{raw!r} is not an IPv4 address") from None
+    if not labels[-1][0].isalpha():  # no top-level domain starts with a digit
+        raise ValueError(f"{raw!r} is not a valid host name")
     return host
 
 

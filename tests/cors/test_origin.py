@@ -1,6 +1,10 @@
-import pytest
+import re
 
-from authgate.origin import normalise_origin
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from authgate.origin import ORIGIN_PATTERN, normalise_origin
 
 
 @pytest.mark.parametrize(
@@ -55,3 +59,31 @@ def test_origins_are_normalised_as_browsers_send_them(given: str, normalised: st
 def test_anything_but_scheme_host_port_is_refused(given: str) -> None:
     with pytest.raises(ValueError):
         normalise_origin(given)
+
+
+def _accepted(value: str) -> bool:
+    try:
+        normalise_origin(value)
+    except ValueError:
+        return False
+    return True
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=list(HealthCheck))
+@given(st.from_regex(ORIGIN_PATTERN, fullmatch=True))
+def test_whatever_the_documented_pattern_allows_is_an_origin(value: str) -> None:
+    assert _accepted(value), value
+
+
+NEAR_ORIGINS = st.text(st.sampled_from(list("htps:/[]0123456789abcdefAFx.-_@%")), max_size=40)
+PREFIXES = st.sampled_from(["http://", "HTTPS://", "ftp://", "", "http://[", "http://[::"])
+
+
+@settings(max_examples=2000, deadline=None, suppress_health_check=list(HealthCheck))
+@given(
+    st.sampled_from(["http://", "HTTPS://", "ftp://", "", "http://[", "http://[::"]), NEAR_ORIGINS
+)
+def test_the_pattern_and_the_check_agree(prefix: str, rest: str) -> None:
+    """On ASCII text without spaces (the API's domain: its schema's pattern comes first)."""
+    value = prefix + rest
+    assert bool(re.fullmatch(ORIGIN_PATTERN, value)) == _accepted(value), value

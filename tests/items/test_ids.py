@@ -52,12 +52,21 @@ def test_the_pattern_is_in_the_openapi_document(app: FastAPI) -> None:
     assert re.search(ITEM_ID_PATTERN, "...")
 
 
-@pytest.mark.parametrize("size", [1.0, True, "6", None, 1.5])
+@pytest.mark.parametrize("size", [True, "6", None, 1.5, 2**31])
 async def test_json_sizes_are_integers_only(alice: httpx.AsyncClient, size: object) -> None:
     response = await alice.put(
         "/items/strict", json={"name": "x", "size": size}, headers=csrf_headers(alice)
     )
     assert response.status_code == 422, response.text
+
+
+async def test_a_json_integer_may_be_written_with_a_zero_fraction(alice: httpx.AsyncClient):
+    # JSON schema's `integer` (the documented type) is any number without a fractional part.
+    response = await alice.put(
+        "/items/whole", json={"name": "x", "size": 6.0}, headers=csrf_headers(alice)
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["item"]["size"] == 6
 
 
 async def test_query_sizes_are_still_parsed(alice: httpx.AsyncClient) -> None:

@@ -40,6 +40,14 @@ async def test_requests_are_labelled_by_route_template(client: httpx.AsyncClient
     assert samples[count] == 3
 
 
+async def test_a_typed_path_is_labelled_as_documented(client: httpx.AsyncClient) -> None:
+    """A route whose parameter has a convertor (`{passkey_id:uuid}`) keeps /openapi.json's form."""
+    passkey = "/account/passkeys/00000000-0000-4000-8000-000000000000"
+    assert (await client.delete(passkey)).status_code == 401
+    samples = await scrape(client)
+    assert requests(samples, "/account/passkeys/{passkey_id}", "401", "DELETE") == 1
+
+
 async def test_odd_methods_share_one_label(client: httpx.AsyncClient) -> None:
     await client.request("BREW", "/health")
     samples = await scrape(client)

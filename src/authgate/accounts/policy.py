@@ -12,6 +12,13 @@ USERNAME_PATTERN = r"^[\w.@+-]{1,150}$"
 USERNAME_KEY = re.compile(r"^[\w.@+-]+$")
 USERNAME_KEY_MAX = 600  # the username_key column's length
 PASSWORD_MAX_LENGTH = 1024
+# RFC 5322's dot-atom before the @, host-name labels after it, the last one starting with a
+# letter (a top-level domain). No lookahead: every regex engine reading the schema can use it.
+EMAIL_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+EMAIL_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_TLD = r"[A-Za-z](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+EMAIL_PATTERN = rf"^{EMAIL_ATOM}(?:\.{EMAIL_ATOM})*@(?:{EMAIL_LABEL}\.)+{EMAIL_TLD}$"
+EMAIL_MAX_LENGTH = 254
 # The 20,000 most common passwords, as shipped by Django (BSD licence).
 COMMON_PASSWORDS_FILE = "common-passwords.txt.gz"
 

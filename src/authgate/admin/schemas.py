@@ -5,12 +5,18 @@ import binascii
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from authgate.accounts.schemas import UserRead
-from authgate.origin import normalise_origin
+from authgate.origin import MAX_LENGTH, ORIGIN_PATTERN, normalise_origin
 
-Origin = Annotated[str, AfterValidator(normalise_origin)]
+# The pattern is the whole check (`normalise_origin` then only writes the browser's form).
+Origin = Annotated[
+    str,
+    StringConstraints(max_length=MAX_LENGTH, pattern=ORIGIN_PATTERN),
+    Field(description="`scheme://host[:port]` (http or https), host names in ASCII (punycode)"),
+    AfterValidator(normalise_origin),
+]
 MAX_ID = 2**63 - 1
 
 
@@ -48,6 +54,10 @@ class UserAdminUpdate(BaseModel):
 
 
 class OriginCreate(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"origin": "https://app.example.com"}]}
+    )
+
     origin: Origin
 
 

@@ -6,9 +6,16 @@ import re
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, Strict, StringConstraints
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
 
-from authgate.schemas import printable
+from authgate.schemas import PRINTABLE_PATTERN, json_integer
 
 # 1-64 of [A-Za-z0-9._-], but not `.` or `..` (path segments a client or proxy would resolve).
 # Spelt without a lookahead so that every regex engine reading the OpenAPI schema can use it.
@@ -21,15 +28,17 @@ ITEM_ID = re.compile(ITEM_ID_PATTERN)
 MAX_SIZE = 2**31 - 1
 
 
-ItemName = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(printable)]
+ItemName = Annotated[str, Field(min_length=1, max_length=200, pattern=PRINTABLE_PATTERN)]
 ItemSize = Annotated[int, Field(ge=0, le=MAX_SIZE)]
 
 
 class ItemWrite(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"name": "Fighters", "size": 6}]})
+
     name: ItemName
-    # Strict: a JSON `1.0`, `true` or `"6"` is not a size. (Query values are parsed into ints
-    # by their own `ItemSize` parameter before they get here.)
-    size: Annotated[ItemSize, Strict()]
+    # A JSON number without a fraction, as the schema's `integer` says: `true` or `"6"` is not
+    # a size. (Query values are parsed into ints by their own `ItemSize` parameter first.)
+    size: Annotated[ItemSize, BeforeValidator(json_integer)]
 
 
 class ItemRead(BaseModel):

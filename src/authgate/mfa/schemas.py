@@ -4,6 +4,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from authgate.schemas import check_exactly_one, exactly_one_of
+
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 
 
@@ -42,7 +44,9 @@ class MfaLogin(BaseModel):
     """The second step of a log-in: the `mfa_token` of `mfa_required`, and a TOTP code or a
     recovery code."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra=exactly_one_of("code", "recovery_code")
+    )
 
     mfa_token: Annotated[str, Field(min_length=1, max_length=200)]
     code: Code | None = None
@@ -50,6 +54,5 @@ class MfaLogin(BaseModel):
 
     @model_validator(mode="after")
     def one_factor(self) -> "MfaLogin":
-        if (self.code is None) == (self.recovery_code is None):
-            raise ValueError("send either code or recovery_code")
+        check_exactly_one(self, "code", "recovery_code")
         return self

@@ -4,9 +4,9 @@ import uuid
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from authgate.schemas import printable
+from authgate.schemas import PRINTABLE_PATTERN
 
 Credential = Annotated[dict[str, Any], Field(description="The PublicKeyCredential, as JSON")]
 
@@ -24,7 +24,7 @@ class PasskeyRegistration(BaseModel):
     """The authenticator's answer to the registration options, and a name for the passkey."""
 
     credential: Credential
-    name: Annotated[str, Field(max_length=100), AfterValidator(printable)] = ""
+    name: Annotated[str, Field(max_length=100, pattern=PRINTABLE_PATTERN)] = ""
 
 
 class PasskeyLoginRequest(BaseModel):

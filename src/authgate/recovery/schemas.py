@@ -2,21 +2,21 @@
 
 from typing import Annotated
 
-from pydantic import BaseModel, EmailStr, Field
+from pydantic import BaseModel, Field
 
-from authgate.accounts.schemas import Password
+from authgate.accounts.schemas import Email, NewPassword
 
 # Long enough for any token a client might mix up (a JWT); the service refuses the rest.
 LinkToken = Annotated[str, Field(min_length=1, max_length=4096)]
 
 
 class PasswordResetRequest(BaseModel):
-    email: EmailStr
+    email: Email
 
 
 class PasswordResetConfirm(BaseModel):
     token: LinkToken
-    new_password: Password
+    new_password: NewPassword
 
 
 class EmailVerification(BaseModel):

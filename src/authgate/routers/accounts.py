@@ -15,10 +15,10 @@ from authgate.bodies import JSON_ONLY, parse_body
 from authgate.errors import RateLimited
 from authgate.handlers import language_of
 from authgate.i18n import translate
-from authgate.openapi import form_or_json, responses
+from authgate.openapi import CURSOR_HELP, NEW_PASSWORD_422, RECENT_401, form_or_json, responses
 from authgate.passkeys import assertion as passkeys
 from authgate.recovery.dependencies import verify_new_email
-from authgate.routers.credentials import register_request
+from authgate.routers.credentials import SIGNUP_CODES, register_request
 from authgate.routers.handover import hand_over, next_session
 from authgate.sessions import password, stepup
 from authgate.sessions import service as sessions
@@ -56,7 +56,7 @@ router.add_api_route(
     status_code=201,
     response_model=UserRead,
     openapi_extra=form_or_json(UserCreate),
-    responses=responses(400, 413, 415, 422, 429),
+    responses=responses(400, 413, 415, 422, 429, codes=SIGNUP_CODES),
 )
 async def create_account(request: Request) -> UserRead:
     """Create an account; log in next with /account/login. The password is never returned."""
@@ -67,7 +67,7 @@ async def create_account(request: Request) -> UserRead:
 @router.patch(
     "/me",
     response_model=UserRead,
-    responses=responses(400, 401, 403, 415, 422),
+    responses=responses(400, 401, 403, 415, 422, codes={400: ["email_taken"], 401: RECENT_401}),
     dependencies=JSON_ONLY,
 )
 async def update_me(data: UserUpdate, request: Request, principal: CurrentSession) -> UserRead:
@@ -85,7 +85,9 @@ async def update_me(data: UserUpdate, request: Request, principal: CurrentSessio
     "/change-password",
     response_model=PasswordChanged,
     response_model_exclude_none=True,
-    responses=responses(400, 401, 403, 415, 422),
+    responses=responses(
+        400, 401, 403, 415, 422, codes={400: ["invalid_credentials"], 422: NEW_PASSWORD_422}
+    ),
     dependencies=JSON_ONLY,
 )
 async def change_password(
@@ -104,7 +106,11 @@ async def change_password(
 
 
 @router.delete(
-    "/delete-account/{user_id}", status_code=204, responses=responses(401, 403, 404, 422)
+    "/delete-account/{user_id}",
+    status_code=204,
+    responses=responses(
+        401, 403, 404, 422, codes={401: RECENT_401, 403: ["csrf_failed", "forbidden"]}
+    ),
 )
 async def delete_account(user_id: UserId, request: Request, principal: RecentSession) -> Response:
     """Delete an account (yours, or any as admin) with its sessions and items; needs a recent
@@ -121,7 +127,7 @@ async def delete_account(user_id: UserId, request: Request, principal: RecentSes
     response_model=Reauthenticated,
     response_model_exclude_none=True,
     openapi_extra=form_or_json(ReauthRequest),
-    responses=responses(400, 401, 403, 413, 415, 422, 429),
+    responses=responses(400, 401, 403, 413, 415, 422, 429, codes={400: ["invalid_credentials"]}),
 )
 async def reauthenticate(
     request: Request, response: Response, principal: EnrollingSession
@@ -167,7 +173,7 @@ async def my_events(
     request: Request,
     user: CurrentUser,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description=CURSOR_HELP)] = None,
 ) -> EventList:
     """Your own security events (log-ins, log-outs, password changes...), newest first."""
     rows, next_cursor = await request.app.state.db.read(

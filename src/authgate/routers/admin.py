@@ -1,6 +1,5 @@
 """/admin: users and run-time CORS origins, for administrators only."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -23,10 +22,13 @@ from authgate.audit.events import EventType
 from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY
 from authgate.cors import service as cors
-from authgate.openapi import responses
+from authgate.openapi import CURSOR_HELP, responses
+from authgate.schemas import Instant
 from authgate.sessions.dependencies import CurrentAdmin, event_context
 
-router = APIRouter(prefix="/admin", tags=["admin"], responses=responses(401, 403, 413, 422))
+# Admins only: anyone else is forbidden.
+ADMIN = responses(401, 403, 413, 422, codes={403: ["csrf_failed", "forbidden"]})
+router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN)
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
@@ -35,7 +37,7 @@ async def list_users(
     _: CurrentAdmin,
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[UserCursor | None, Query()] = None,
+    cursor: Annotated[UserCursor | None, Query(description=CURSOR_HELP)] = None,
     q: Annotated[str | None, Query(max_length=320)] = None,
 ) -> UserList:
     """Users by id, a page at a time; `q` matches part of the username or e-mail, any case."""
@@ -49,7 +51,7 @@ async def list_users(
 @router.patch(
     "/users/{user_id}",
     response_model=UserRead,
-    responses=responses(400, 404, 415),
+    responses=responses(404, 415),
     dependencies=JSON_ONLY,
 )
 async def update_user(
@@ -68,13 +70,13 @@ async def list_events(
     request: Request,
     user_id: Annotated[int | None, Query(ge=1, le=MAX_ID)] = None,
     type: Annotated[EventType | None, Query()] = None,
-    since: Annotated[datetime | None, Query()] = None,
+    since: Annotated[Instant | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[str | None, Query(max_length=200, description=CURSOR_HELP)] = None,
 ) -> EventList:
     """Security events of every account, newest first, filtered by user, type and time."""
     rows, next_cursor = await request.app.state.db.read(
-        lambda c: audit.page(c, limit, cursor, user_id=user_id, type=type, since=since)
+        lambda c: audit.page(c, limit, cursor, user_id=user_id, type=type, since=since)  # type: ignore[arg-type]
     )
     return EventList(events=[EventRead.of(row) for row in rows], next=next_cursor)
 
@@ -94,7 +96,7 @@ async def list_origins(_: CurrentAdmin, request: Request) -> OriginList:
     response_model=OriginRead,
     responses={
         200: {"model": OriginRead, "description": "Already allowed (idempotent)"},
-        **responses(400, 415),
+        **responses(415),
     },
     dependencies=JSON_ONLY,
 )

@@ -9,8 +9,8 @@ from authgate.browser.schemas import LoginResult, ServiceInfo, SignupResult
 from authgate.errors import CsrfFailed
 from authgate.handlers import language_of
 from authgate.i18n import translate
-from authgate.openapi import form_or_json, responses
-from authgate.routers.credentials import authenticate_request, register_request
+from authgate.openapi import LOGIN_401, form_or_json, responses
+from authgate.routers.credentials import SIGNUP_CODES, authenticate_request, register_request
 from authgate.schemas import Message
 from authgate.security.csrf import CSRF_HEADER, is_valid
 from authgate.sessions import service as sessions
@@ -52,7 +52,7 @@ async def open_cookie_session(
     status_code=201,
     response_model=SignupResult,
     openapi_extra=form_or_json(UserCreate),
-    responses=responses(400, 413, 415, 422, 429),
+    responses=responses(400, 413, 415, 422, 429, codes=SIGNUP_CODES),
 )
 async def signup(request: Request, response: Response) -> SignupResult:
     """Create an account and log it in with a cookie session."""
@@ -66,7 +66,7 @@ async def signup(request: Request, response: Response) -> SignupResult:
     "/login",
     response_model=LoginResult,
     openapi_extra=form_or_json(Credentials),
-    responses=responses(401, 413, 415, 422, 429),
+    responses=responses(401, 413, 415, 422, 429, codes={401: LOGIN_401}),
 )
 async def login(request: Request, response: Response) -> LoginResult:
     """Log in with username and password; sets the session and CSRF cookies."""

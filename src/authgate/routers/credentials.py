@@ -12,9 +12,12 @@ from authgate.audit.events import EventType
 from authgate.errors import RateLimited
 from authgate.mfa.challenge import challenge_if_enrolled
 from authgate.mfa.errors import MfaRequired
+from authgate.openapi import NEW_PASSWORD_422
 from authgate.recovery.dependencies import verify_new_email
 from authgate.sessions.dependencies import event_context
 
+# The errors of a sign-up: a name or address already taken, a password the policy refuses.
+SIGNUP_CODES = {400: ["username_taken", "email_taken"], 422: list(NEW_PASSWORD_422)}
 # A name as typed is kept in a failed log-in's event; anything longer than a name can be is cut.
 TYPED_NAME_MAX = 150
 

@@ -22,18 +22,28 @@ from authgate.items.schemas import (
     ItemWrite,
     encode_cursor,
 )
-from authgate.openapi import responses
+from authgate.openapi import CURSOR_HELP, responses
 from authgate.sessions.dependencies import CurrentUser
 
 router = APIRouter(prefix="/items", tags=["items"], responses=responses(413))
 FIELDS = ("name", "size")
 MAX_PRECONDITION = 2048
+# Someone else's item is forbidden; a cookie without its CSRF token too.
+OWNER_403 = {403: ["csrf_failed", "forbidden"]}
 ITEM_BODY_DOCS = {
     "requestBody": {
         "required": False,
+        "description": "`name` and `size`; or send both as query parameters instead (the body "
+        "wins when both are sent). With neither a body nor both parameters: 422.",
         "content": {"application/json": {"schema": ItemWrite.model_json_schema()}},
     }
 }
+# What a client can do next with the item it wrote (OpenAPI links).
+ITEM_LINKS = {
+    name: {"operationRef": f"#/paths/~1items~1{{item_id}}/{method}",
+           "parameters": {"item_id": "$response.body#/item/id"}}
+    for name, method in (("ReadItem", "get"), ("DeleteItem", "delete"), ("ReplaceItem", "put"))
+}  # fmt: skip
 
 
 def precondition(request: Request, name: str) -> str | None:
@@ -91,8 +101,9 @@ ItemInput = Annotated[ItemWrite, Depends(item_input)]
     response_model=ItemResult,
     status_code=200,
     responses={
-        201: {"model": ItemResult, "description": "Created"},
-        **responses(401, 403, 412, 413, 415, 422),
+        200: {"description": "Updated", "links": ITEM_LINKS},
+        201: {"model": ItemResult, "description": "Created", "links": ITEM_LINKS},
+        **responses(401, 403, 412, 413, 415, 422, codes=OWNER_403),
     },
     openapi_extra={**ITEM_BODY_DOCS, **precondition_docs("if-match", "if-none-match")},
 )
@@ -144,7 +155,7 @@ async def read_item(item_id: ItemId, request: Request) -> Response:
 async def list_items(
     request: Request,
     limit: Annotated[int, Query(ge=1, le=100)] = 50,
-    cursor: Annotated[Cursor | None, Query()] = None,
+    cursor: Annotated[Cursor | None, Query(description=CURSOR_HELP)] = None,
 ) -> ItemList:
     """Everyone's items, by id, a page at a time (`next` is the cursor of the next page)."""
     found, last_id = await request.app.state.db.read(lambda c: service.page(c, limit, cursor))
@@ -157,7 +168,7 @@ async def list_items(
 @router.delete(
     "/{item_id}",
     status_code=204,
-    responses=responses(401, 403, 404, 412, 422),
+    responses=responses(401, 403, 404, 412, 422, codes=OWNER_403),
     openapi_extra=precondition_docs("if-match"),
 )
 async def delete_item(found: OwnedItem, request: Request, user: CurrentUser) -> Response:

@@ -17,7 +17,7 @@ from authgate.i18n import translate
 from authgate.mfa import challenge, service
 from authgate.mfa.errors import MfaCodeRejected
 from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpConfirmed, TotpSetupRead
-from authgate.openapi import form_or_json, responses
+from authgate.openapi import RECENT_401, form_or_json, responses
 from authgate.routers.browser import open_cookie_session
 from authgate.routers.handover import hand_over, next_session
 from authgate.routers.tokens import open_tokens
@@ -33,6 +33,8 @@ from authgate.sessions.schemas import OAuth2Token, TokenLogin
 router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413))
 # RFC 8176: a password and a one-time code; a recovery code is a second factor too.
 LOGIN_AMR = {"totp": "pwd otp mfa", "recovery_code": "pwd mfa"}
+# Routes that need a recent authentication and a second factor that is on.
+NOT_ON = {400: ["mfa_not_enabled"], 401: RECENT_401}
 
 
 @router.post("/mfa/totp", response_model=TotpSetupRead, responses=responses(401, 403, 409))
@@ -50,7 +52,7 @@ async def start_totp(request: Request, principal: RecentEnrollingSession) -> Tot
     "/mfa/totp/confirm",
     response_model=TotpConfirmed,
     response_model_exclude_none=True,
-    responses=responses(400, 401, 403, 409, 422),
+    responses=responses(400, 401, 403, 409, 422, codes={400: ["mfa_code_invalid"]}),
 )
 async def confirm_totp(
     data: CodeInput, request: Request, response: Response, principal: RecentEnrollingSession
@@ -72,7 +74,7 @@ async def confirm_totp(
     return TotpConfirmed(recovery_codes=codes)
 
 
-@router.delete("/mfa/totp", status_code=204, responses=responses(400, 401, 403))
+@router.delete("/mfa/totp", status_code=204, responses=responses(400, 401, 403, codes=NOT_ON))
 async def disable_totp(request: Request, principal: RecentSession) -> Response:
     """Turn TOTP off (needs a recent authentication): log-in asks for the password alone
     again; recovery codes are deleted."""
@@ -82,7 +84,9 @@ async def disable_totp(request: Request, principal: RecentSession) -> Response:
 
 
 @router.post(
-    "/mfa/recovery-codes", response_model=RecoveryCodes, responses=responses(400, 401, 403)
+    "/mfa/recovery-codes",
+    response_model=RecoveryCodes,
+    responses=responses(400, 401, 403, codes=NOT_ON),
 )
 async def regenerate_recovery_codes(request: Request, principal: RecentSession) -> RecoveryCodes:
     """Replace all your recovery codes with ten new ones (needs a recent authentication)."""
@@ -98,7 +102,7 @@ async def regenerate_recovery_codes(request: Request, principal: RecentSession) 
     response_model=LoginResult | TokenLogin | OAuth2Token,
     response_model_exclude_none=True,
     openapi_extra=form_or_json(MfaLogin),
-    responses=responses(401, 413, 415, 422, 429),
+    responses=responses(401, 413, 415, 422, 429, codes={401: ["invalid_credentials"]}),
 )
 async def login_mfa(request: Request, response: Response) -> Any:
     """Finish a log-in that answered `mfa_required`: its `mfa_token` and a TOTP or recovery

@@ -12,40 +12,40 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
 
 from authgate.bodies import parse_body
 from authgate.errors import AppError
 from authgate.handlers import language_of
 from authgate.mfa.errors import MfaRequired
-from authgate.openapi import responses
+from authgate.openapi import form_body, responses
 from authgate.routers.tokens import log_in, token_lifetimes
 from authgate.sessions import tokens
 from authgate.sessions.schemas import (
+    GRANT_TYPES,
     AuthorizationServerMetadata,
-    OAuth2Error,
+    GrantRefused,
     OAuth2Token,
     OAuth2TokenRequest,
+    RevokeRefused,
     RevokeRequest,
+    SecondFactorRequired,
+    TemporarilyUnavailable,
     Verified,
 )
 
 router = APIRouter(prefix="/account", tags=["oauth2"], responses=responses(413))
 metadata_router = APIRouter(tags=["oauth2"], responses=responses(413))
-GRANT_TYPES = ["password", "refresh_token"]
 OAUTH2_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
-        "model": OAuth2Error,
-        "description": "RFC 6749 error: `invalid_grant` (code `invalid_credentials`, `token_*`, "
-        "`mfa_required`), `unsupported_grant_type`, `invalid_request` (code `validation_error`)",
+        "model": GrantRefused,
+        "description": "RFC 6749 error: the grant failed or was malformed",
     },
     401: {
-        "model": OAuth2Error,
-        "description": "`mfa_required` (code `mfa_required`) with an `mfa_token` for "
-        "`POST /account/login/mfa`",
+        "model": SecondFactorRequired,
+        "description": "`mfa_required`, with an `mfa_token` for `POST /account/login/mfa`",
     },
-    429: {"model": OAuth2Error, "description": "`temporarily_unavailable` (`rate_limited`)"},
-    503: {"model": OAuth2Error, "description": "`temporarily_unavailable` (database)"},
+    429: {"model": TemporarilyUnavailable, "description": "`rate_limited`, with `Retry-After`"},
+    503: {"model": TemporarilyUnavailable, "description": "The database is unreachable"},
 }
 # Statuses kept as they are; every other failure of a grant is RFC 6749's 400.
 KEPT_STATUSES = {429: "temporarily_unavailable", 503: "temporarily_unavailable"}
@@ -59,17 +59,11 @@ class UnsupportedGrantType(AppError):
     code = "unsupported_grant_type"
 
 
-def _form_body(model: type[BaseModel]) -> dict[str, Any]:
-    schema = model.model_json_schema()
-    content = {"application/x-www-form-urlencoded": {"schema": schema}}
-    return {"requestBody": {"required": True, "content": content}}
-
-
 @router.post(
     "/token",
     response_model=OAuth2Token,
     response_model_exclude_none=True,
-    openapi_extra=_form_body(OAuth2TokenRequest),
+    openapi_extra=form_body(OAuth2TokenRequest),
     responses=OAUTH2_ERRORS,
 )
 async def token(request: Request) -> Any:
@@ -101,8 +95,8 @@ async def _grant(request: Request) -> OAuth2Token:
 @router.post(
     "/revoke",
     response_model=Verified,
-    openapi_extra=_form_body(RevokeRequest),
-    responses={400: OAUTH2_ERRORS[400]},
+    openapi_extra=form_body(RevokeRequest),
+    responses={400: {"model": RevokeRefused, "description": "RFC 6749 error: not a request"}},
 )
 async def revoke(request: Request) -> Any:
     """Revoke a refresh or access token (RFC 7009): its session ends; `{}` whatever the token."""

@@ -1,9 +1,9 @@
 """/account/passkeys routes: register, list and delete passkeys, and log in with one."""
 
 import uuid
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Path, Request, Response
+from fastapi import APIRouter, Request, Response
 
 from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
@@ -15,7 +15,7 @@ from authgate.browser.schemas import LoginResult
 from authgate.errors import NotFound, RateLimited
 from authgate.handlers import language_of
 from authgate.i18n import translate
-from authgate.openapi import form_or_json, responses
+from authgate.openapi import RECENT_401, json_body, responses
 from authgate.passkeys import assertion, service
 from authgate.passkeys.errors import PasskeyRejected
 from authgate.passkeys.schemas import PasskeyLoginRequest, PasskeyRead, PasskeyRegistration
@@ -30,10 +30,10 @@ from authgate.sessions.dependencies import (
 from authgate.sessions.schemas import TokenLogin
 
 router = APIRouter(prefix="/account/passkeys", tags=["passkeys"], responses=responses(413))
-PasskeyId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
+RECENT = {401: RECENT_401}
 
 
-@router.post("/register/options", responses=responses(401, 403))
+@router.post("/register/options", responses=responses(401, 403, codes=RECENT))
 async def registration_options(
     request: Request, principal: RecentEnrollingSession
 ) -> dict[str, Any]:
@@ -48,8 +48,8 @@ async def registration_options(
     "/register",
     status_code=201,
     response_model=PasskeyRead,
-    openapi_extra=form_or_json(PasskeyRegistration),
-    responses=responses(400, 401, 403, 413, 415, 422),
+    openapi_extra=json_body(PasskeyRegistration),
+    responses=responses(400, 401, 403, 413, 415, 422, codes={400: ["passkey_invalid"], **RECENT}),
 )
 async def register(request: Request, principal: RecentEnrollingSession) -> PasskeyRead:
     """Store a new passkey from the authenticator's answer to the registration options."""
@@ -69,15 +69,16 @@ async def list_passkeys(request: Request, user: EnrollingUser) -> list[PasskeyRe
     return [PasskeyRead.model_validate(row) for row in rows]
 
 
-@router.delete("/{passkey_id}", status_code=204, responses=responses(401, 403, 404, 422))
+# Only a UUID matches the route: `DELETE /account/passkeys/login` is a 405 naming the methods
+# of `/login`, and a malformed id is a 404 like an unknown one.
+@router.delete(
+    "/{passkey_id:uuid}", status_code=204, responses=responses(401, 403, 404, 422, codes=RECENT)
+)
 async def delete_passkey(
-    passkey_id: PasskeyId, request: Request, principal: RecentSession
+    passkey_id: uuid.UUID, request: Request, principal: RecentSession
 ) -> Response:
     """Delete one of your passkeys (needs a recent authentication); anyone else's is 404."""
-    try:
-        wanted = uuid.UUID(passkey_id)
-    except ValueError:
-        raise NotFound() from None
+    wanted = passkey_id
     user_id, context = principal.user.id, event_context(request)
     if not await request.app.state.db.write(
         lambda c: service.delete_passkey(c, user_id, wanted, context)
@@ -97,8 +98,8 @@ async def authentication_options(request: Request) -> dict[str, Any]:
 @router.post(
     "/login",
     response_model=TokenLogin | LoginResult,
-    openapi_extra=form_or_json(PasskeyLoginRequest),
-    responses=responses(401, 413, 415, 422, 429),
+    openapi_extra=json_body(PasskeyLoginRequest),
+    responses=responses(401, 413, 415, 422, 429, codes={401: ["invalid_credentials"]}),
 )
 async def login(request: Request, response: Response) -> Any:
     """Log in with a passkey: tokens, or a cookie session with `"session": "cookie"`."""

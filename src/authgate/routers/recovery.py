@@ -6,7 +6,7 @@ from authgate.accounts.schemas import UserRead
 from authgate.bodies import JSON_ONLY
 from authgate.handlers import language_of
 from authgate.i18n import translate
-from authgate.openapi import responses
+from authgate.openapi import NEW_PASSWORD_422, responses
 from authgate.recovery import service
 from authgate.recovery.dependencies import (
     confirm_email,
@@ -24,7 +24,7 @@ router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413
     "/password-reset",
     status_code=202,
     response_model=Message,
-    responses=responses(400, 415, 422, 429),
+    responses=responses(415, 422, 429),
     dependencies=JSON_ONLY,
 )
 async def request_password_reset(data: PasswordResetRequest, request: Request) -> Message:
@@ -43,7 +43,7 @@ async def request_password_reset(data: PasswordResetRequest, request: Request) -
 @router.post(
     "/password-reset/confirm",
     response_model=Message,
-    responses=responses(400, 415, 422),
+    responses=responses(400, 415, 422, codes={400: ["token_invalid"], 422: NEW_PASSWORD_422}),
     dependencies=JSON_ONLY,
 )
 async def confirm_password_reset(data: PasswordResetConfirm, request: Request) -> Message:
@@ -67,7 +67,7 @@ async def request_email_verification(request: Request, user: CurrentUser) -> Mes
 @router.post(
     "/verify-email",
     response_model=UserRead,
-    responses=responses(400, 415, 422),
+    responses=responses(400, 415, 422, codes={400: ["token_invalid"]}),
     dependencies=JSON_ONLY,
 )
 async def verify_email(data: EmailVerification, request: Request) -> UserRead:

@@ -12,7 +12,7 @@ from authgate.bodies import parse_body
 from authgate.errors import AppError, NotFound, TokenReused
 from authgate.handlers import language_of
 from authgate.i18n import translate
-from authgate.openapi import form_or_json, responses
+from authgate.openapi import GUARD_401, LOGIN_401, form_or_json, responses
 from authgate.routers.credentials import authenticate_request
 from authgate.schemas import Message
 from authgate.sessions import service as sessions
@@ -31,6 +31,10 @@ from authgate.settings import Settings
 router = APIRouter(prefix="/account", tags=["tokens"], responses=responses(413))
 jwks_router = APIRouter(tags=["tokens"], responses=responses(413))
 # Documented as a UUID but not enforced by FastAPI: a malformed id answers 404, like an unknown one.
+# A refresh token's failures: never issued, expired, ended, or already rotated (reuse).
+REFRESH_401 = ["token_invalid", "token_expired", "token_revoked", "token_reused"]
+# The caller's credential, then the refresh token's; someone else's refresh token is forbidden.
+LOGOUT_CODES = {401: {*GUARD_401, *REFRESH_401}, 403: ["csrf_failed", "forbidden"]}
 SessionId = Annotated[str, Path(json_schema_extra={"format": "uuid"})]
 
 
@@ -64,7 +68,7 @@ async def open_tokens(
     "/login",
     response_model=TokenLogin,
     openapi_extra=form_or_json(Credentials),
-    responses=responses(401, 413, 415, 422, 429),
+    responses=responses(401, 413, 415, 422, 429, codes={401: LOGIN_401}),
 )
 async def login(request: Request) -> Response:
     """Log in with username and password (JSON or form); returns an access and a refresh token."""
@@ -81,7 +85,7 @@ async def login(request: Request) -> Response:
     response_model=RefreshResult,
     response_model_exclude_none=True,
     openapi_extra=form_or_json(RefreshRequest),
-    responses=responses(401, 413, 415, 422),
+    responses=responses(401, 413, 415, 422, codes={401: REFRESH_401}),
 )
 async def refresh(request: Request) -> Response:
     """A new access token for a refresh token; with rotation, a new refresh token too."""
@@ -106,7 +110,7 @@ async def refresh(request: Request) -> Response:
     "/verify",
     response_model=Verified,
     openapi_extra=form_or_json(VerifyRequest),
-    responses=responses(401, 413, 415, 422),
+    responses=responses(401, 413, 415, 422, codes={401: REFRESH_401}),
 )
 async def verify(request: Request) -> Verified:
     """Check an access or refresh token without using it: `{}` when it is good."""
@@ -123,7 +127,7 @@ async def verify(request: Request) -> Verified:
     "/logout",
     response_model=Message,
     openapi_extra=form_or_json(RefreshRequest),
-    responses=responses(401, 403, 413, 415, 422),
+    responses=responses(401, 403, 413, 415, 422, codes=LOGOUT_CODES),
 )
 async def logout(request: Request, principal: EnrollingSession) -> Message:
     """End the session of your refresh token: it and your access token stop working at once."""

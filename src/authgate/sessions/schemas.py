@@ -6,7 +6,10 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from authgate.schemas import check_exactly_one, exactly_one_of
+
 Token = Annotated[str, Field(min_length=1, max_length=4096)]
+GRANT_TYPES = ["password", "refresh_token"]
 
 
 class TokenLogin(BaseModel):
@@ -44,7 +47,10 @@ class ReauthRequest(BaseModel):
     """One proof: your password, a code from your authenticator app, one of your recovery
     codes, or a passkey's answer to `POST /account/reauthenticate/options`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra=exactly_one_of("password", "code", "recovery_code", "passkey"),
+    )
 
     password: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     code: Annotated[str, Field(min_length=1, max_length=64)] | None = None
@@ -55,9 +61,7 @@ class ReauthRequest(BaseModel):
 
     @model_validator(mode="after")
     def one_proof(self) -> "ReauthRequest":
-        given = (self.password, self.code, self.recovery_code, self.passkey)
-        if sum(proof is not None for proof in given) != 1:
-            raise ValueError("send one of password, code, recovery_code or passkey")
+        check_exactly_one(self, "password", "code", "recovery_code", "passkey")
         return self
 
     @property
@@ -81,10 +85,27 @@ class Reauthenticated(BaseModel):
     expires_in: int | None = None
 
 
+# What each grant needs (no `grant_type` is the password grant); any other grant is answered
+# 400 `unsupported_grant_type`.
+GRANTS_SCHEMA = {
+    "oneOf": [
+        {"properties": {"grant_type": {"const": "password"}}, "required": ["username", "password"]},
+        {
+            "properties": {"grant_type": {"const": "refresh_token"}},
+            "required": ["grant_type", "refresh_token"],
+        },
+    ]
+}
+
+
 class OAuth2TokenRequest(BaseModel):
     """The form of `/account/token` (RFC 6749 §4.3 and §6); `client_id` and `scope` ignored."""
 
-    grant_type: Annotated[str, Field(min_length=1, max_length=100)] = "password"
+    model_config = ConfigDict(json_schema_extra=GRANTS_SCHEMA)
+
+    grant_type: Annotated[
+        str, Field(min_length=1, max_length=100, json_schema_extra={"enum": GRANT_TYPES})
+    ] = "password"
     username: Annotated[str, Field(min_length=1, max_length=600)] | None = None
     password: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     refresh_token: Token | None = None
@@ -101,10 +122,41 @@ class OAuth2Error(BaseModel):
     detail: str
 
 
+class GrantRefused(OAuth2Error):
+    """`/account/token`'s 400: the grant failed (`invalid_grant`, with the reason's `code`), or
+    the request was not one (`invalid_request`, `unsupported_grant_type`)."""
+
+    error: Literal["invalid_grant", "invalid_request", "unsupported_grant_type"]
+    code: Literal[
+        "invalid_credentials", "token_invalid", "token_expired", "token_revoked", "token_reused",
+        "validation_error", "unsupported_grant_type", "unsupported_media_type",
+    ]  # fmt: skip
+
+
+class SecondFactorRequired(OAuth2Error):
+    """`/account/token`'s 401: the password was right; finish with `POST /account/login/mfa`."""
+
+    error: Literal["mfa_required"]
+    code: Literal["mfa_required"]
+    mfa_token: str
+
+
+class TemporarilyUnavailable(OAuth2Error):
+    error: Literal["temporarily_unavailable"]
+    code: Literal["rate_limited", "service_unavailable"]
+
+
+class RevokeRefused(OAuth2Error):
+    """`/account/revoke`'s 400: not a revocation request (whatever the token, it is 200)."""
+
+    error: Literal["invalid_request"]
+    code: Literal["validation_error", "unsupported_media_type"]
+
+
 class RevokeRequest(BaseModel):
     """RFC 7009: the token to revoke (refresh or access) and an optional hint of its kind."""
 
-    token: Annotated[str, Field(max_length=4096)]
+    token: Token
     token_type_hint: Annotated[str, Field(max_length=100)] | None = None
     client_id: Annotated[str, Field(max_length=200)] | None = None
 
