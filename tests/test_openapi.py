@@ -112,3 +112,13 @@ async def test_items_operations_document_their_statuses(spec):
     assert {"204", "401", "403", "404", "412"} <= set(delete)
     listing = spec["paths"]["/items"]["get"]
     assert {"limit", "cursor"} <= {p["name"] for p in listing["parameters"]}
+
+
+async def test_reauthentication_takes_a_passkey_as_json_only(spec):
+    body = spec["paths"]["/account/reauthenticate"]["post"]["requestBody"]["content"]
+    json_schema, form = body["application/json"]["schema"], body["multipart/form-data"]["schema"]
+    proofs = {alt["required"][0]: alt["properties"] for alt in json_schema["oneOf"]}
+    assert proofs["passkey"] == {"passkey": {"type": "object"}}
+    assert proofs["password"] == {"password": {"type": "string"}}
+    assert "passkey" not in form["properties"]
+    assert {alt["required"][0] for alt in form["oneOf"]} == {"password", "code", "recovery_code"}

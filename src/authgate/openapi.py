@@ -86,14 +86,15 @@ def error_model(status: int, codes: tuple[str, ...]) -> type[BaseModel]:
     return create_model(f"{name}{suffix}", __base__=base, code=(code_type, ...))
 
 
-def form_or_json(model: type[BaseModel]) -> dict[str, Any]:
+def form_or_json(model: type[BaseModel], *, json_only: Collection[str] = ()) -> dict[str, Any]:
     """An `openapi_extra` that documents a body read by `authgate.bodies.parse_body`.
 
     A form cannot carry a null, and an empty form field counts as not sent: the form types
-    are documented without the nulls the JSON body may hold.
+    are documented without the nulls the JSON body may hold. Nor can a form field hold an
+    object: the `json_only` fields are left out of the form types.
     """
     schema = model.model_json_schema()
-    form = without_nulls(schema)
+    form = _without_fields(without_nulls(schema), set(json_only))
     content = {"application/json": {"schema": schema}}
     content |= {kind: {"schema": form} for kind in FORM_TYPES}
     return {"requestBody": {"required": True, "content": content}}
@@ -111,6 +112,19 @@ def json_body(model: type[BaseModel], *, required: bool = True) -> dict[str, Any
     """An `openapi_extra` for a body read as JSON only (`parse_body(..., forms=False)`)."""
     content = {"application/json": {"schema": model.model_json_schema()}}
     return {"requestBody": {"required": required, "content": content}}
+
+
+def _without_fields(schema: dict[str, Any], names: set[str]) -> dict[str, Any]:
+    """`schema` (an object's) without the properties `names`, nor the `oneOf` alternatives
+    that require one of them."""
+    if not names:
+        return schema
+    result = dict(schema)
+    result["properties"] = {k: v for k, v in schema["properties"].items() if k not in names}
+    if "oneOf" in schema:
+        result["oneOf"] = [alternative for alternative in schema["oneOf"]
+                           if not names & set(alternative.get("required", ()))]  # fmt: skip
+    return result
 
 
 def without_nulls(schema: Any) -> Any:

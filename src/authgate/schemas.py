@@ -51,11 +51,13 @@ class Message(BaseModel):
 PRINTABLE_PATTERN = r"^[^\u0000-\u001F\u007F]*$"
 
 
-def exactly_one_of(*names: str) -> dict[str, Any]:
+def exactly_one_of(*names: str, **typed: str) -> dict[str, Any]:
     """The JSON schema of "exactly one of `names` is given" (a null counts as not given), for
-    a model's `json_schema_extra`; `check_exactly_one` is the same rule at validation."""
-    return {"oneOf": [{"required": [name], "properties": {name: {"type": "string"}}}
-                      for name in names]}  # fmt: skip
+    a model's `json_schema_extra`; `check_exactly_one` is the same rule at validation. The
+    `names` are strings; `typed` names others with their JSON type (`passkey="object"`)."""
+    types = {name: "string" for name in names} | typed
+    return {"oneOf": [{"required": [name], "properties": {name: {"type": kind}}}
+                      for name, kind in types.items()]}  # fmt: skip
 
 
 def check_exactly_one(model: BaseModel, *names: str) -> None:

@@ -126,7 +126,8 @@ async def delete_account(user_id: UserId, request: Request, principal: RecentSes
     "/reauthenticate",
     response_model=Reauthenticated,
     response_model_exclude_none=True,
-    openapi_extra=form_or_json(ReauthRequest),
+    # A passkey's answer is an object: JSON only.
+    openapi_extra=form_or_json(ReauthRequest, json_only=("passkey",)),
     responses=responses(400, 401, 403, 413, 415, 422, 429, codes={400: ["invalid_credentials"]}),
 )
 async def reauthenticate(
@@ -157,7 +158,10 @@ async def reauthenticate(
     return Reauthenticated(auth_time=now, **hand_over(replaced, request, response))
 
 
-@router.post("/reauthenticate/options", responses=responses(400, 401, 403, 429))
+@router.post(
+    "/reauthenticate/options",
+    responses=responses(400, 401, 403, 429, codes={400: ["passkey_invalid"]}),
+)
 async def reauthentication_options(request: Request, principal: EnrollingSession) -> dict[str, Any]:
     """Options for `navigator.credentials.get()` that only your passkeys answer, to send back
     as `{"passkey": ...}` to /account/reauthenticate within 5 minutes."""

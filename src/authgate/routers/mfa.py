@@ -37,7 +37,11 @@ LOGIN_AMR = {"totp": "pwd otp mfa", "recovery_code": "pwd mfa"}
 NOT_ON = {400: ["mfa_not_enabled"], 401: RECENT_401}
 
 
-@router.post("/mfa/totp", response_model=TotpSetupRead, responses=responses(401, 403, 409))
+@router.post(
+    "/mfa/totp",
+    response_model=TotpSetupRead,
+    responses=responses(401, 403, 409, codes={401: RECENT_401}),
+)
 async def start_totp(request: Request, principal: RecentEnrollingSession) -> TotpSetupRead:
     """Start setting up a TOTP authenticator (needs a recent authentication): a pending
     secret, its otpauth URI and QR code."""
@@ -52,7 +56,9 @@ async def start_totp(request: Request, principal: RecentEnrollingSession) -> Tot
     "/mfa/totp/confirm",
     response_model=TotpConfirmed,
     response_model_exclude_none=True,
-    responses=responses(400, 401, 403, 409, 422, codes={400: ["mfa_code_invalid"]}),
+    responses=responses(
+        400, 401, 403, 409, 422, codes={400: ["mfa_code_invalid"], 401: RECENT_401}
+    ),
 )
 async def confirm_totp(
     data: CodeInput, request: Request, response: Response, principal: RecentEnrollingSession

@@ -49,7 +49,7 @@ class ReauthRequest(BaseModel):
 
     model_config = ConfigDict(
         extra="forbid",
-        json_schema_extra=exactly_one_of("password", "code", "recovery_code", "passkey"),
+        json_schema_extra=exactly_one_of("password", "code", "recovery_code", passkey="object"),
     )
 
     password: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
