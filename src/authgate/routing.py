@@ -57,7 +57,11 @@ class RouteIndex(BaseRoute):
 
     def matches(self, scope: Scope) -> tuple[Match, Scope]:
         if scope["type"] == "http":
+            method = scope["method"]
             for _, route in self._candidates(get_route_path(scope)):
+                methods = getattr(route, "methods", None)
+                if methods and method not in methods:
+                    continue  # at best a partial match: the walk judges those
                 match, child_scope = route.matches(scope)
                 if match is Match.FULL:
                     return Match.FULL, {**child_scope, CHOSEN: route}
