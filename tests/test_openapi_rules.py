@@ -117,7 +117,7 @@ async def test_printable_text_is_a_pattern(client, spec):
 @pytest.mark.parametrize(
     ("model", "names"),
     [
-        ("/account/reauthenticate", ["password", "code"]),
+        ("/account/reauthenticate", ["password", "code", "recovery_code", "passkey"]),
         ("/account/login/mfa", ["code", "recovery_code"]),
     ],
 )
