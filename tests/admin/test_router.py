@@ -28,6 +28,8 @@ ROUTES = [
     ("GET", "/admin/cors/origins"),
     ("POST", "/admin/cors/origins"),
     ("DELETE", "/admin/cors/origins?origin=http://a.example"),
+    ("POST", "/admin/users/1/logout-all"),
+    ("POST", "/admin/logout-all"),
 ]
 
 

@@ -45,6 +45,10 @@ class UserList(BaseModel):
     next: str | None
 
 
+class SessionsEnded(BaseModel):
+    ended: int  # how many live sessions ended
+
+
 class UserAdminUpdate(BaseModel):
     # Strict: `0`, `1`, `"yes"` or `"t"` must not grant or take away an account's rights.
     model_config = ConfigDict(extra="forbid", strict=True)

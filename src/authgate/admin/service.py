@@ -1,5 +1,6 @@
 """What administrators do to users: find them, (de)activate them, grant or revoke admin."""
 
+import uuid
 from datetime import datetime
 
 from sqlalchemy import Connection, or_, select, update
@@ -12,7 +13,7 @@ from authgate.audit import service as audit
 from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.changes import announce, user_changed
 from authgate.errors import NotFound, TokenRevoked
-from authgate.sessions.service import end_user_sessions
+from authgate.sessions.service import end_all_sessions, end_user_sessions
 
 
 def page_users(
@@ -62,3 +63,19 @@ def update_user(
         return AuthUser.of(get_user(connection, user_id))
     except TokenRevoked:
         raise NotFound() from None
+
+
+def end_sessions_of(
+    connection: Connection, user_id: int, now: datetime, context: EventContext = NO_CONTEXT
+) -> int:
+    """End every session of the user (who stays active: they may log in again)."""
+    if connection.execute(select(USER.c.id).where(USER.c.id == user_id)).first() is None:
+        raise NotFound()
+    return end_user_sessions(connection, user_id, now, context, reason="admin")
+
+
+def end_everyones_sessions(
+    connection: Connection, now: datetime, context: EventContext, keep: uuid.UUID
+) -> int:
+    """End every session of every user but the administrator's own (`keep`)."""
+    return end_all_sessions(connection, now, context, keep=keep, reason="admin")

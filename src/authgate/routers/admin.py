@@ -12,6 +12,7 @@ from authgate.admin.schemas import (
     OriginCreate,
     OriginList,
     OriginRead,
+    SessionsEnded,
     UserAdminUpdate,
     UserCursor,
     UserList,
@@ -24,7 +25,7 @@ from authgate.bodies import JSON_ONLY
 from authgate.cors import service as cors
 from authgate.openapi import CURSOR_HELP, responses
 from authgate.schemas import Instant
-from authgate.sessions.dependencies import CurrentAdmin, event_context
+from authgate.sessions.dependencies import AdminSession, CurrentAdmin, event_context
 
 # Admins only: anyone else is forbidden.
 ADMIN = responses(401, 403, 413, 422, codes={403: ["csrf_failed", "forbidden"]})
@@ -62,6 +63,27 @@ async def update_user(
     now, context = state.clock(), event_context(request)
     user = await state.db.write(lambda c: service.update_user(c, user_id, changes, now, context))
     return UserRead.model_validate(user)
+
+
+@router.post(
+    "/users/{user_id}/logout-all", response_model=SessionsEnded, responses=responses(404)
+)
+async def end_user_sessions(user_id: UserId, _: CurrentAdmin, request: Request) -> SessionsEnded:
+    """End every session of a user at once, everywhere (the account stays active)."""
+    state = request.app.state
+    now, context = state.clock(), event_context(request)
+    ended = await state.db.write(lambda c: service.end_sessions_of(c, user_id, now, context))
+    return SessionsEnded(ended=ended)
+
+
+@router.post("/logout-all", response_model=SessionsEnded)
+async def end_all_sessions(principal: AdminSession, request: Request) -> SessionsEnded:
+    """End every session of every user but your own, at once, everywhere (after a breach,
+    say)."""
+    state = request.app.state
+    now, context, keep = state.clock(), event_context(request), principal.session.id
+    ended = await state.db.write(lambda c: service.end_everyones_sessions(c, now, context, keep))
+    return SessionsEnded(ended=ended)
 
 
 @router.get("/audit", response_model=EventList)

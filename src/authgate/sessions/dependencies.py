@@ -139,17 +139,21 @@ async def enrolling_user(request: Request) -> AuthUser:
     return (await enrolling_session(request)).user
 
 
-async def current_admin(request: Request) -> AuthUser:
-    user = await current_user(request)
-    if not user.is_admin:
+async def admin_session(request: Request) -> Principal:
+    principal = await current_session(request)
+    if not principal.user.is_admin:
         raise Forbidden()
-    return user
+    return principal
+
+
+async def current_admin(request: Request) -> AuthUser:
+    return (await admin_session(request)).user
 
 
 # Every dependency above: a route that uses one is documented as taking a Bearer token.
 GUARDS = (
     optional_session, enrolling_session, current_session, recent_session,
-    recent_enrolling_session, current_user, enrolling_user, current_admin,
+    recent_enrolling_session, current_user, enrolling_user, admin_session, current_admin,
 )  # fmt: skip
 
 
@@ -224,6 +228,7 @@ def _seconds_until(moment: datetime, now: datetime) -> int:
 CurrentSession = Annotated[Principal, Depends(current_session)]
 CurrentUser = Annotated[AuthUser, Depends(current_user)]
 CurrentAdmin = Annotated[AuthUser, Depends(current_admin)]
+AdminSession = Annotated[Principal, Depends(admin_session)]
 RecentSession = Annotated[Principal, Depends(recent_session)]
 # Mandatory MFA lets a session that has yet to enrol a second factor through these only.
 EnrollingSession = Annotated[Principal, Depends(enrolling_session)]

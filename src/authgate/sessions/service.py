@@ -155,6 +155,27 @@ def end_user_sessions(
     return len(ended)
 
 
+def end_all_sessions(
+    connection: Connection,
+    now: datetime,
+    context: EventContext = NO_CONTEXT,
+    *,
+    keep: uuid.UUID | None = None,
+    reason: str = "ended",
+) -> int:
+    """End every live session of every user except `keep`; returns how many ended."""
+    statement = update(SESSION).where(SESSION.c.ended_at.is_(None))
+    if keep is not None:
+        statement = statement.where(SESSION.c.id != keep)
+    returning = statement.values(ended_at=now).returning(SESSION.c.id, SESSION.c.user_id)
+    ended = connection.execute(returning).all()
+    # One change per user (many users make a payload too large for one message: a feed then
+    # marks a gap, and every process drops its whole cache, which is what this asks for).
+    announce(connection, *(user_changed(user_id) for user_id in {row.user_id for row in ended}))
+    _record_ended(connection, ended, context, EventType.SESSION_ENDED, reason)
+    return len(ended)
+
+
 def _record_ended(
     connection: Connection, ended: list[Any], context: EventContext, type: EventType, reason: str
 ) -> None:
