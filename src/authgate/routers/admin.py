@@ -65,9 +65,7 @@ async def update_user(
     return UserRead.model_validate(user)
 
 
-@router.post(
-    "/users/{user_id}/logout-all", response_model=SessionsEnded, responses=responses(404)
-)
+@router.post("/users/{user_id}/logout-all", response_model=SessionsEnded, responses=responses(404))
 async def end_user_sessions(user_id: UserId, _: CurrentAdmin, request: Request) -> SessionsEnded:
     """End every session of a user at once, everywhere (the account stays active)."""
     state = request.app.state
