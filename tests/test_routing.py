@@ -5,10 +5,11 @@ import logging
 import httpx
 import pytest
 from fastapi import FastAPI
+from fastapi.routing import APIRoute
 from starlette.routing import Match
 from starlette.types import Message
 
-from authgate.routing import CHOSEN, RouteIndex
+from authgate.routing import CHOSEN, LeanRoute, RouteIndex
 from tests.helpers import csrf_headers, signup
 
 
@@ -118,3 +119,21 @@ def test_the_index_finds_the_route_the_router_would(
             assert match is Match.NONE, (method, path)
         else:
             assert (match, child_scope[CHOSEN]) == (Match.FULL, walked), (method, path)
+
+
+def test_routes_that_take_the_request_alone_skip_fastapis_handler(app: FastAPI) -> None:
+    """LeanRoute: endpoints of the request alone that return a Response are called as they
+    are; any with parameters, dependencies or a model to return keep FastAPI's handler."""
+    routes = [route for route in app.routes if isinstance(route, APIRoute)]
+    assert all(isinstance(route, LeanRoute) for route in routes)
+    lean = {
+        f"{method} {route.path}"
+        for route in routes
+        if route.get_route_handler() is route.endpoint
+        for method in route.methods
+    }
+    hot = {"GET /account/me", "GET /items/{item_id}", "POST /account/refresh",
+           "POST /account/login"}  # fmt: skip
+    assert hot <= lean
+    assert not lean & {"PUT /items/{item_id}", "GET /items", "POST /account/reauthenticate",
+                       "PATCH /admin/users/{user_id}"}  # fmt: skip

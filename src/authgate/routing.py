@@ -5,11 +5,13 @@ router gets wrong on its own (405's `Allow`, a client that left).
 the handlers, beside `handlers.install_handlers`.
 """
 
+import inspect
 import logging
 from bisect import insort
-from typing import Any
+from typing import Any, get_type_hints
 
 from fastapi import FastAPI, Request, Response
+from fastapi.routing import APIRoute
 from starlette._utils import get_route_path
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect
@@ -72,6 +74,37 @@ class RouteIndex(BaseRoute):
 
     def url_path_for(self, name: str, /, **path_params: Any) -> Any:
         raise NoMatchFound(name, path_params)  # the routes themselves answer
+
+
+class LeanRoute(APIRoute):
+    """An `APIRoute` whose endpoint, when it takes the request alone and returns a `Response`,
+    is called as it is, without FastAPI's request handler around it.
+
+    That handler resolves parameters and dependencies and serialises the answer; such an
+    endpoint has neither, and the handler still cost a fifth of a Bearer GET /account/me
+    (callgrind: 0.49 M instructions a request with it, 0.39 M without). OpenAPI reads the
+    route, not the handler: it documents the route as before. Every router uses this class;
+    routes with parameters, dependencies or a model to return keep FastAPI's handler.
+    """
+
+    def get_route_handler(self) -> Any:
+        if self.dependencies or not _takes_request_only(self.endpoint):
+            return super().get_route_handler()
+        return self.endpoint
+
+
+def _takes_request_only(endpoint: Any) -> bool:
+    if not inspect.iscoroutinefunction(endpoint):
+        return False
+    hints = get_type_hints(endpoint)
+    parameters = list(inspect.signature(endpoint).parameters)
+    answers = hints.get("return")
+    return (
+        len(parameters) == 1
+        and hints.get(parameters[0]) is Request
+        and isinstance(answers, type)
+        and issubclass(answers, Response)
+    )
 
 
 def allowed_methods(routes: list[BaseRoute], scope: Scope) -> set[str]:

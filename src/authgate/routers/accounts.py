@@ -20,6 +20,7 @@ from authgate.passkeys import assertion as passkeys
 from authgate.recovery.dependencies import verify_new_email
 from authgate.routers.credentials import SIGNUP_CODES, register_request
 from authgate.routers.handover import hand_over, next_session
+from authgate.routing import LeanRoute
 from authgate.sessions import password, stepup
 from authgate.sessions import service as sessions
 from authgate.sessions.dependencies import (
@@ -33,7 +34,9 @@ from authgate.sessions.dependencies import (
 )
 from authgate.sessions.schemas import PasswordChanged, Reauthenticated, ReauthRequest
 
-router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
+router = APIRouter(
+    prefix="/account", tags=["accounts"], responses=responses(413), route_class=LeanRoute
+)
 UserId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 

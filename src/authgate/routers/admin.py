@@ -24,12 +24,13 @@ from authgate.audit.schemas import EventList, EventRead
 from authgate.bodies import JSON_ONLY
 from authgate.cors import service as cors
 from authgate.openapi import CURSOR_HELP, responses
+from authgate.routing import LeanRoute
 from authgate.schemas import Instant
 from authgate.sessions.dependencies import AdminSession, CurrentAdmin, event_context
 
 # Admins only: anyone else is forbidden.
 ADMIN = responses(401, 403, 413, 422, codes={403: ["csrf_failed", "forbidden"]})
-router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN)
+router = APIRouter(prefix="/admin", tags=["admin"], responses=ADMIN, route_class=LeanRoute)
 UserId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 

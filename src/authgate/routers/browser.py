@@ -11,6 +11,7 @@ from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import LOGIN_401, form_or_json, responses
 from authgate.routers.credentials import SIGNUP_CODES, authenticate_request, register_request
+from authgate.routing import LeanRoute
 from authgate.schemas import Message
 from authgate.security.csrf import CSRF_HEADER, is_valid
 from authgate.sessions import service as sessions
@@ -23,7 +24,7 @@ from authgate.sessions.transport import (
     set_session_cookies,
 )
 
-router = APIRouter(tags=["browser"], responses=responses(413))
+router = APIRouter(tags=["browser"], responses=responses(413), route_class=LeanRoute)
 
 
 async def open_cookie_session(

@@ -24,9 +24,10 @@ from authgate.items.schemas import (
     encode_cursor,
 )
 from authgate.openapi import CURSOR_HELP, responses
+from authgate.routing import LeanRoute
 from authgate.sessions.dependencies import CurrentUser
 
-router = APIRouter(prefix="/items", tags=["items"], responses=responses(413))
+router = APIRouter(prefix="/items", tags=["items"], responses=responses(413), route_class=LeanRoute)
 FIELDS = ("name", "size")
 MAX_PRECONDITION = 2048
 _ITEM_ID = TypeAdapter(ItemId)

@@ -21,6 +21,7 @@ from authgate.openapi import RECENT_401, form_or_json, responses
 from authgate.routers.browser import open_cookie_session
 from authgate.routers.handover import hand_over, next_session
 from authgate.routers.tokens import open_tokens
+from authgate.routing import LeanRoute
 from authgate.sessions import stepup
 from authgate.sessions.dependencies import (
     RecentEnrollingSession,
@@ -30,7 +31,7 @@ from authgate.sessions.dependencies import (
 )
 from authgate.sessions.schemas import OAuth2Token, TokenLogin
 
-router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413))
+router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413), route_class=LeanRoute)
 # RFC 8176: a password and a one-time code; a recovery code is a second factor too.
 LOGIN_AMR = {"totp": "pwd otp mfa", "recovery_code": "pwd mfa"}
 # Routes that need a recent authentication and a second factor that is on.

@@ -19,6 +19,7 @@ from authgate.handlers import language_of
 from authgate.mfa.errors import MfaRequired
 from authgate.openapi import form_body, responses
 from authgate.routers.tokens import log_in, token_lifetimes
+from authgate.routing import LeanRoute
 from authgate.sessions import tokens
 from authgate.sessions.schemas import (
     GRANT_TYPES,
@@ -33,8 +34,10 @@ from authgate.sessions.schemas import (
     Verified,
 )
 
-router = APIRouter(prefix="/account", tags=["oauth2"], responses=responses(413))
-metadata_router = APIRouter(tags=["oauth2"], responses=responses(413))
+router = APIRouter(
+    prefix="/account", tags=["oauth2"], responses=responses(413), route_class=LeanRoute
+)
+metadata_router = APIRouter(tags=["oauth2"], responses=responses(413), route_class=LeanRoute)
 OAUTH2_ERRORS: dict[int | str, dict[str, Any]] = {
     400: {
         "model": GrantRefused,

@@ -7,9 +7,10 @@ from prometheus_client.core import GaugeMetricFamily
 
 from authgate.mail.outbox import count_pending
 from authgate.openapi import responses
+from authgate.routing import LeanRoute
 from authgate.sessions.service import count_live_sessions
 
-router = APIRouter(tags=["operations"], responses=responses(413))
+router = APIRouter(tags=["operations"], responses=responses(413), route_class=LeanRoute)
 
 
 @router.get("/health")

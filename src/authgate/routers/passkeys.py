@@ -21,6 +21,7 @@ from authgate.passkeys.errors import PasskeyRejected
 from authgate.passkeys.schemas import PasskeyLoginRequest, PasskeyRead, PasskeyRegistration
 from authgate.routers.browser import open_cookie_session
 from authgate.routers.tokens import open_tokens
+from authgate.routing import LeanRoute
 from authgate.sessions.dependencies import (
     EnrollingUser,
     RecentEnrollingSession,
@@ -29,7 +30,9 @@ from authgate.sessions.dependencies import (
 )
 from authgate.sessions.schemas import TokenLogin
 
-router = APIRouter(prefix="/account/passkeys", tags=["passkeys"], responses=responses(413))
+router = APIRouter(
+    prefix="/account/passkeys", tags=["passkeys"], responses=responses(413), route_class=LeanRoute
+)
 RECENT = {401: RECENT_401}
 
 

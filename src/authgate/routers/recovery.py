@@ -14,10 +14,13 @@ from authgate.recovery.dependencies import (
     send_verification_request,
 )
 from authgate.recovery.schemas import EmailVerification, PasswordResetConfirm, PasswordResetRequest
+from authgate.routing import LeanRoute
 from authgate.schemas import Message
 from authgate.sessions.dependencies import CurrentUser, event_context
 
-router = APIRouter(prefix="/account", tags=["accounts"], responses=responses(413))
+router = APIRouter(
+    prefix="/account", tags=["accounts"], responses=responses(413), route_class=LeanRoute
+)
 
 
 @router.post(

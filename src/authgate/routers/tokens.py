@@ -14,6 +14,7 @@ from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import GUARD_401, LOGIN_401, form_or_json, responses
 from authgate.routers.credentials import authenticate_request
+from authgate.routing import LeanRoute
 from authgate.schemas import Message
 from authgate.sessions import service as sessions
 from authgate.sessions import tokens
@@ -28,8 +29,10 @@ from authgate.sessions.schemas import (
 )
 from authgate.settings import Settings
 
-router = APIRouter(prefix="/account", tags=["tokens"], responses=responses(413))
-jwks_router = APIRouter(tags=["tokens"], responses=responses(413))
+router = APIRouter(
+    prefix="/account", tags=["tokens"], responses=responses(413), route_class=LeanRoute
+)
+jwks_router = APIRouter(tags=["tokens"], responses=responses(413), route_class=LeanRoute)
 # Documented as a UUID but not enforced by FastAPI: a malformed id answers 404, like an unknown one.
 # A refresh token's failures: never issued, expired, ended, or already rotated (reuse).
 REFRESH_401 = ["token_invalid", "token_expired", "token_revoked", "token_reused"]

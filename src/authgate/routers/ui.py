@@ -15,9 +15,10 @@ from authgate.i18n import translate
 from authgate.recovery import service
 from authgate.recovery.dependencies import confirm_email, reset_password
 from authgate.recovery.errors import LinkTokenInvalid
+from authgate.routing import LeanRoute
 from authgate.ui.pages import SECURITY_HEADERS, note, page, reset_form, verify_form
 
-router = APIRouter(prefix="/ui", include_in_schema=False)
+router = APIRouter(prefix="/ui", include_in_schema=False, route_class=LeanRoute)
 STYLE = files("authgate.ui").joinpath("static/ui.css").read_bytes()
 
 
