@@ -33,7 +33,7 @@ class JsonFormatter(logging.Formatter):
         self._second = -1
         self._prefix = ""
 
-    def _time(self, created: float) -> str:
+    def timestamp(self, created: float) -> str:
         second = int(created)
         if second != self._second:  # formatted once per second, not once per line
             self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
@@ -51,7 +51,12 @@ class JsonFormatter(logging.Formatter):
         self, created: float, level: str, logger: str, message: str,
         fields: dict[str, object] | None, exception: str | None = None,
     ) -> str:  # fmt: skip
-        line = {"time": self._time(created), "level": level, "logger": logger, "message": message}
+        line = {
+            "time": self.timestamp(created),
+            "level": level,
+            "logger": logger,
+            "message": message,
+        }
         if fields:
             line.update(fields)
         if exception:
@@ -133,15 +138,20 @@ class BatchingStreamHandler(logging.StreamHandler):  # type: ignore[type-arg]
             self.flush()
 
 
-def info(logger: logging.Logger, message: str, fields: dict[str, object]) -> None:
-    """`logger.info(message, extra={"fields": fields})`, for a line a request writes.
+def request_line(
+    logger: logging.Logger, method: str, route: str, status: int, seconds: float,
+    request_id: str | None, user_id: int | None,
+) -> None:  # fmt: skip
+    """The line of an answered request: `logger.info("GET /route 200", extra={"fields":
+    {method, route, status, duration, request_id, user_id}})`.
 
     When the JSON handler of `configure_logging` is the only one that would see the record
-    (the logger and the root have no other handler or filter), the line is formatted and
-    queued straight away: a LogRecord and the trip through `logging` were a fifth of the
-    instructions of a Bearer `GET /account/me` (callgrind: 576 k with, 482 k without).
-    Anything else (a test's capture, the text format, other handlers) takes the usual way.
-    The caller has checked `logger.isEnabledFor(logging.INFO)`.
+    (the logger and the root have no other handler or filter), the line is written from a
+    template instead, the same text: the part that depends on the method, route and status
+    alone is encoded once per such triple. Through `logging` and the JSON encoder the line
+    was a sixth of a Bearer `GET /account/me` (callgrind: 0.39 M instructions a request with
+    it, 0.33 M with no line at all, 0.35 M this way). The caller has checked
+    `logger.isEnabledFor(logging.INFO)`.
     """
     handler = _installed
     root = logging.root
@@ -154,9 +164,36 @@ def info(logger: logging.Logger, message: str, fields: dict[str, object]) -> Non
         or root.handlers[0] is not handler
         or not isinstance(formatter := handler.formatter, JsonFormatter)
     ):
-        logger.info(message, extra={"fields": fields})
+        fields = {
+            "method": method,
+            "route": route,
+            "status": status,
+            "duration": round(seconds, 6),
+            "request_id": request_id,
+            "user_id": user_id,
+        }
+        logger.info(f"{method} {route} {status}", extra={"fields": fields})  # fmt: skip
         return
-    handler.add_info_line(formatter.line(time.time(), "INFO", logger.name, message, fields))
+    key = (logger.name, method, route, status)
+    middle = _REQUEST_MIDDLES.get(key)
+    if middle is None:
+        middle = _ENCODE({"logger": logger.name, "message": f"{method} {route} {status}",
+                          "method": method, "route": route, "status": status})[1:-1]  # fmt: skip
+        if len(_REQUEST_MIDDLES) < MAX_REQUEST_MIDDLES:
+            _REQUEST_MIDDLES[key] = middle
+    handler.add_info_line(
+        f'{{"time": "{formatter.timestamp(time.time())}", "level": "INFO", {middle}, '
+        f'"duration": {round(seconds, 6)!r}, '
+        f'"request_id": {"null" if request_id is None else _ENCODE_TEXT(request_id)}, '
+        f'"user_id": {"null" if user_id is None else int(user_id)}}}'
+    )
+
+
+# (logger, method, route, status) -> its part of a request line: routes are templates and
+# methods the server's, so there are few; the bound only guards against surprises.
+_REQUEST_MIDDLES: dict[tuple[str, str, str, int], str] = {}
+MAX_REQUEST_MIDDLES = 4096
+_ENCODE_TEXT = json.encoder.encode_basestring  # a JSON string, as `_ENCODE` writes one
 
 
 # The handler `configure_logging` installed, while it is installed.

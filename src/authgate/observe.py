@@ -27,9 +27,5 @@ class RequestObserver:
         self.metrics.observe_request(method, route, status, seconds)
         if log.isEnabledFor(logging.INFO):
             state = scope.get("state") or {}
-            fields = {
-                "method": method, "route": route, "status": status,
-                "duration": round(seconds, 6), "request_id": state.get("request_id"),
-                "user_id": state.get(USER_ID),
-            }  # fmt: skip
-            logs.info(log, f"{method} {route} {status}", fields)
+            logs.request_line(log, method, route, status, seconds,
+                              state.get("request_id"), state.get(USER_ID))  # fmt: skip

@@ -102,23 +102,33 @@ def test_default_format_follows_the_terminal(monkeypatch: pytest.MonkeyPatch) ->
 
 
 @pytest.mark.usefixtures("restore_root_logging")
-def test_a_request_line_written_directly_reads_as_a_logged_one(
-    monkeypatch: pytest.MonkeyPatch,
+@pytest.mark.parametrize(
+    ("request_id", "user_id", "seconds"),
+    [('a"b\\c\u00e9', 7, 0.000123456), (None, None, 1.5), ("x", 1, 1e-07)],
+)
+def test_a_request_line_from_its_template_reads_as_a_logged_one(
+    monkeypatch: pytest.MonkeyPatch, request_id: str | None, user_id: int | None, seconds: float
 ) -> None:
-    """`logs.info` skips the LogRecord when only our JSON handler listens: same line."""
+    """`logs.request_line` skips the LogRecord when only our JSON handler listens: the same
+    line as `logging` with the JSON formatter writes, key for key and in the same order."""
     stream = io.StringIO()
     monkeypatch.setattr(logs.sys, "stderr", stream)
     configure_logging("json")
     logger = logging.getLogger("authgate.request")
-    fields = {"route": "/x", "status": 200, "request_id": 'a"b'}
-    logs.info(logger, "GET /x 200", fields)
-    logger.info("GET /x 200", extra={"fields": fields})
+    for _ in range(2):  # the second from the cached template
+        logs.request_line(logger, "GET", "/x/{id}", 200, seconds, request_id, user_id)
+    fields = {
+        "method": "GET", "route": "/x/{id}", "status": 200,
+        "duration": round(seconds, 6), "request_id": request_id, "user_id": user_id,
+    }  # fmt: skip
+    logger.info("GET /x/{id} 200", extra={"fields": fields})
     for handler in logging.getLogger().handlers:
         handler.flush()
-    direct, logged = (json.loads(line) for line in stream.getvalue().splitlines())
-    assert direct.pop("time") <= logged.pop("time")
-    assert direct == logged == {"level": "INFO", "logger": "authgate.request",
-                                "message": "GET /x 200", **fields}  # fmt: skip
+    first, second, logged = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert first.pop("time") <= second.pop("time") <= logged.pop("time")
+    assert first == second == logged
+    assert list(first) == list(logged) == ["level", "logger", "message", *fields]
+    assert logged["message"] == "GET /x/{id} 200"
 
 
 @pytest.mark.usefixtures("restore_root_logging")
@@ -128,6 +138,8 @@ def test_a_request_line_reaches_any_other_handler(
     monkeypatch.setattr(logs.sys, "stderr", io.StringIO())
     configure_logging("json")
     caplog.set_level(logging.INFO)
-    logs.info(logging.getLogger("authgate.request"), "GET /y 404", {"status": 404})
+    logs.request_line(logging.getLogger("authgate.request"), "GET", "/y", 404, 0.5, "r", None)
     (record,) = [r for r in caplog.records if r.name == "authgate.request"]
-    assert (record.getMessage(), record.fields) == ("GET /y 404", {"status": 404})  # type: ignore[attr-defined]
+    assert record.getMessage() == "GET /y 404"
+    assert record.fields == {"method": "GET", "route": "/y", "status": 404, "duration": 0.5,  # type: ignore[attr-defined]
+                             "request_id": "r", "user_id": None}  # fmt: skip
