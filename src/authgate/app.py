@@ -16,7 +16,12 @@ from authgate.middleware.body_limit import BodyLimitMiddleware
 from authgate.middleware.headers import StandardHeadersMiddleware
 from authgate.middleware.trailing_slash import TrailingSlashMiddleware
 from authgate.observe import RequestObserver
-from authgate.openapi import document_password_policy, document_security, responses
+from authgate.openapi import (
+    document_mfa_enrollment,
+    document_password_policy,
+    document_security,
+    responses,
+)
 from authgate.routers.accounts import read_me
 from authgate.routers.accounts import router as accounts_router
 from authgate.routers.admin import router as admin_router
@@ -32,7 +37,7 @@ from authgate.routers.tokens import jwks_router
 from authgate.routers.tokens import router as tokens_router
 from authgate.routers.ui import router as ui_router
 from authgate.routing import install_routing
-from authgate.sessions.dependencies import GUARDS, oauth2_scheme
+from authgate.sessions.dependencies import CONFINING_GUARDS, GUARDS, oauth2_scheme
 from authgate.settings import Settings
 
 API_VERSION = version("authgate")
@@ -81,6 +86,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_routing(app)
     document_security(app, oauth2_scheme, (*GUARDS, read_me))
     document_password_policy(app, settings.password_min_length)
+    if settings.mfa_required:
+        document_mfa_enrollment(app, CONFINING_GUARDS)
     # Starlette runs the last-added middleware first, so this reads inside-out. From the outside:
     # 1. standard headers: times everything and decorates every answer, preflights and 413s too,
     #    and counts and logs each (by route template, which routing leaves in the scope);

@@ -188,6 +188,55 @@ def _is_guarded(dependant: Dependant, guards: frozenset[Any]) -> bool:
     return any(sub.call in guards or _is_guarded(sub, guards) for sub in dependant.dependencies)
 
 
+def document_mfa_enrollment(app: FastAPI, guards: Collection[Callable[..., Any]]) -> None:
+    """Under mandatory MFA (`AUTHGATE_MFA_REQUIRED`): add `mfa_enrollment_required` to the 403
+    codes of every route that is or depends on one of `guards`, the guards a session that has
+    yet to enrol a second factor does not pass."""
+    generate = app.openapi
+    confining = frozenset(guards)
+
+    def openapi() -> dict[str, Any]:
+        schema = generate()
+        for context in iter_route_contexts(app.routes):
+            route = context.original_route
+            if isinstance(route, APIRoute) and (
+                route.endpoint in confining or _is_guarded(route.dependant, confining)
+            ):
+                operations = schema.get("paths", {}).get(context.path_format, {})
+                for method in route.methods:
+                    if method.lower() in operations:
+                        _add_403_code(schema, operations[method.lower()], MFA_ENROLLMENT)
+        return schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+MFA_ENROLLMENT = "mfa_enrollment_required"
+
+
+def _add_403_code(schema: dict[str, Any], operation: dict[str, Any], code: str) -> None:
+    """Document `code` among the operation's 403 codes (idempotent: the schema is cached)."""
+    responses = operation.setdefault("responses", {})
+    codes: tuple[str, ...] = ()
+    if "403" in responses:
+        name = responses["403"]["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+        listed = schema["components"]["schemas"][name]["properties"]["code"]
+        codes = tuple(listed["enum"]) if "enum" in listed else (listed["const"],)
+    if code in codes:
+        return
+    codes = tuple(sorted((*codes, code)))
+    model = error_model(403, codes)
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    components[model.__name__] = model.model_json_schema()
+    listed_codes = ", ".join(f"`{c}`" for c in codes)
+    responses["403"] = {
+        "description": f"{HTTPStatus(403).phrase} ({listed_codes})",
+        "content": {
+            "application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}
+        },
+    }
+
+
 def document_password_policy(app: FastAPI, min_length: int) -> None:
     """Give every new password in the schema the minimum length this app's policy enforces
     (`AUTHGATE_PASSWORD_MIN_LENGTH`), which is only known once the settings are."""

@@ -4,7 +4,7 @@ may only enrol a second factor and step up with it."""
 import jwt
 import pytest
 
-from authgate import Settings
+from authgate import Settings, create_app
 from tests.audit.helpers import types
 from tests.bearer import bearer, create_account, token_login
 from tests.helpers import PASSWORD, csrf_headers, signup
@@ -144,3 +144,33 @@ async def test_a_confined_session_may_log_out(client):
     assert response.status_code == 200
     other = bearer((await token_login(client))["access"])
     assert (await client.post("/account/logout-all", headers=other)).status_code == 200
+
+
+async def test_the_confinement_is_documented_where_it_answers(app, client):
+    """/openapi.json lists `mfa_enrollment_required` among the 403 codes of exactly the routes
+    that answer it (on this app, where it is on; the default app has no such code)."""
+    spec = (await client.get("/openapi.json")).json()
+
+    def codes(path: str, method: str) -> set[str]:
+        documented = spec["paths"][path][method]["responses"].get("403")
+        if documented is None:
+            return set()
+        name = documented["content"]["application/json"]["schema"]["$ref"].split("/")[-1]
+        code = spec["components"]["schemas"][name]["properties"]["code"]
+        return set(code.get("enum", [code.get("const")]))
+
+    for method, path in (("get", "/account/sessions"), ("get", "/account/events"),
+                         ("patch", "/account/me"), ("put", "/items/{item_id}"),
+                         ("delete", "/items/{item_id}"), ("get", "/admin/users"),
+                         ("post", "/account/mfa/recovery-codes")):  # fmt: skip
+        assert ENROL in codes(path, method), (method, path)
+    for method, path in (("get", "/account/me"), ("post", "/account/mfa/totp"),
+                         ("post", "/account/reauthenticate"), ("get", "/account/passkeys"),
+                         ("post", "/account/logout"), ("get", "/items/{item_id}")):  # fmt: skip
+        assert ENROL not in codes(path, method), (method, path)
+    assert codes("/items/{item_id}", "put") >= {"csrf_failed", "forbidden"}  # kept
+
+
+async def test_the_default_app_documents_no_confinement(make_settings):
+    app = create_app(make_settings())
+    assert "mfa_enrollment_required" not in str(app.openapi())

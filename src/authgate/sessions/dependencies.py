@@ -157,6 +157,11 @@ GUARDS = (
 )  # fmt: skip
 
 
+# The guards a session confined by mandatory MFA to enrolling a second factor does not pass
+# (403 `mfa_enrollment_required`).
+CONFINING_GUARDS = (current_session, recent_session, current_user, admin_session, current_admin)
+
+
 async def _authenticate(request: Request) -> Principal | None:
     authorization = request.headers.get("authorization")
     if authorization is not None:
