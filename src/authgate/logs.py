@@ -41,26 +41,17 @@ class JsonFormatter(logging.Formatter):
         return f"{self._prefix}.{int((created - second) * 1e6):06d}Z"
 
     def format(self, record: logging.LogRecord) -> str:
-        exception = self.formatException(record.exc_info) if record.exc_info else None
-        fields = getattr(record, "fields", None)
-        return self.line(
-            record.created, record.levelname, record.name, record.getMessage(), fields, exception
-        )
-
-    def line(
-        self, created: float, level: str, logger: str, message: str,
-        fields: dict[str, object] | None, exception: str | None = None,
-    ) -> str:  # fmt: skip
         line = {
-            "time": self.timestamp(created),
-            "level": level,
-            "logger": logger,
-            "message": message,
+            "time": self.timestamp(record.created),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
         }
+        fields = getattr(record, "fields", None)
         if fields:
             line.update(fields)
-        if exception:
-            line["exception"] = exception
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
         return _ENCODE(line)
 
 

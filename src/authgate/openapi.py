@@ -1,6 +1,6 @@
 """OpenAPI fragments: the error envelope per status, bodies accepted as JSON or form, security."""
 
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Iterator
 from functools import cache
 from http import HTTPStatus
 from typing import Any, Literal
@@ -167,6 +167,19 @@ def _add_security(
 ) -> None:
     requirement = [{scheme.scheme_name: []}]
     used = False
+    for operation in _guarded_operations(app, schema, guards):
+        operation["security"] = requirement
+        used = True
+    if used:
+        model = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
+        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
+        schemes[scheme.scheme_name] = model
+
+
+def _guarded_operations(
+    app: FastAPI, schema: dict[str, Any], guards: frozenset[Any]
+) -> Iterator[dict[str, Any]]:
+    """The operations in `schema` of every route that is or depends on one of `guards`."""
     for context in iter_route_contexts(app.routes):
         route = context.original_route
         if not isinstance(route, APIRoute) or not (
@@ -176,12 +189,7 @@ def _add_security(
         operations = schema.get("paths", {}).get(context.path_format, {})
         for method in route.methods:
             if method.lower() in operations:
-                operations[method.lower()]["security"] = requirement
-                used = True
-    if used:
-        model = jsonable_encoder(scheme.model, by_alias=True, exclude_none=True)
-        schemes = schema.setdefault("components", {}).setdefault("securitySchemes", {})
-        schemes[scheme.scheme_name] = model
+                yield operations[method.lower()]
 
 
 def _is_guarded(dependant: Dependant, guards: frozenset[Any]) -> bool:
@@ -197,15 +205,8 @@ def document_mfa_enrollment(app: FastAPI, guards: Collection[Callable[..., Any]]
 
     def openapi() -> dict[str, Any]:
         schema = generate()
-        for context in iter_route_contexts(app.routes):
-            route = context.original_route
-            if isinstance(route, APIRoute) and (
-                route.endpoint in confining or _is_guarded(route.dependant, confining)
-            ):
-                operations = schema.get("paths", {}).get(context.path_format, {})
-                for method in route.methods:
-                    if method.lower() in operations:
-                        _add_403_code(schema, operations[method.lower()], MFA_ENROLLMENT)
+        for operation in _guarded_operations(app, schema, confining):
+            _add_403_code(schema, operation, MFA_ENROLLMENT)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]

@@ -145,11 +145,7 @@ def end_user_sessions(
     reason: str = "ended",
 ) -> int:
     """End every live session of `user_id` except `keep`; returns how many ended."""
-    statement = update(SESSION).where(SESSION.c.user_id == user_id, SESSION.c.ended_at.is_(None))
-    if keep is not None:
-        statement = statement.where(SESSION.c.id != keep)
-    returning = statement.values(ended_at=now).returning(SESSION.c.id, SESSION.c.user_id)
-    ended = connection.execute(returning).all()
+    ended = _end_live(connection, now, keep, SESSION.c.user_id == user_id)
     announce(connection, user_changed(user_id))
     _record_ended(connection, ended, context, type, reason)
     return len(ended)
@@ -164,16 +160,23 @@ def end_all_sessions(
     reason: str = "ended",
 ) -> int:
     """End every live session of every user except `keep`; returns how many ended."""
-    statement = update(SESSION).where(SESSION.c.ended_at.is_(None))
-    if keep is not None:
-        statement = statement.where(SESSION.c.id != keep)
-    returning = statement.values(ended_at=now).returning(SESSION.c.id, SESSION.c.user_id)
-    ended = connection.execute(returning).all()
+    ended = _end_live(connection, now, keep)
     # One change per user (many users make a payload too large for one message: a feed then
     # marks a gap, and every process drops its whole cache, which is what this asks for).
     announce(connection, *(user_changed(user_id) for user_id in {row.user_id for row in ended}))
     _record_ended(connection, ended, context, EventType.SESSION_ENDED, reason)
     return len(ended)
+
+
+def _end_live(
+    connection: Connection, now: datetime, keep: uuid.UUID | None, *where: Any
+) -> list[Any]:
+    """End the live sessions that match `where`, except `keep`: their ids and users."""
+    statement = update(SESSION).where(SESSION.c.ended_at.is_(None), *where)
+    if keep is not None:
+        statement = statement.where(SESSION.c.id != keep)
+    returning = statement.values(ended_at=now).returning(SESSION.c.id, SESSION.c.user_id)
+    return list(connection.execute(returning).all())
 
 
 def _record_ended(
