@@ -44,7 +44,12 @@ def _hash(text: str) -> str:
 async def challenge_if_enrolled(
     db: Database, user_id: int, kind: str, now: datetime, lifetime: int
 ) -> str | None:
-    """An `mfa_token` when the user has a second factor on; None when the password suffices."""
+    """An `mfa_token` when the user has a second factor on; None when the password suffices.
+
+    Most users have none: a read answers for them, with no write; the write asks again.
+    """
+    if not await db.read(lambda connection: service.is_enrolled(connection, user_id)):
+        return None
     token = secrets.token_urlsafe(32)
 
     def work(connection: Connection) -> bool:

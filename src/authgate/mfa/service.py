@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from authgate.audit import service as audit
 from authgate.audit.events import NO_CONTEXT, EventContext, EventType
@@ -18,6 +18,7 @@ from authgate.mfa import totp
 from authgate.mfa.errors import MfaAlreadyEnabled, MfaCodeInvalid, MfaNotEnabled
 from authgate.mfa.models import MfaChallenge, RecoveryCode, TotpFactor
 from authgate.security.keystore import KeyCipher
+from authgate.units import Prepared
 
 FACTOR, CODE = TotpFactor.__table__, RecoveryCode.__table__
 RECOVERY_CODES = 10
@@ -26,6 +27,12 @@ RECOVERY_CODES = 10
 RECOVERY_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 RECOVERY_LENGTH = 24
 TOTP_SEALING = b"authgate totp-secret encryption v1"
+# Asked on every log-in whose password matched: prepared, as the log-in's other statements.
+_ENROLLED = Prepared(
+    select(FACTOR.c.user_id).where(
+        FACTOR.c.user_id == bindparam("user_id"), FACTOR.c.confirmed_at.is_not(None)
+    )
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,8 +59,8 @@ def factor(connection: Connection, user_id: int) -> Any:
 
 
 def is_enrolled(connection: Connection, user_id: int) -> bool:
-    found = factor(connection, user_id)
-    return found is not None and found.confirmed_at is not None
+    """Whether the user has a confirmed TOTP factor (a second factor the log-in must ask for)."""
+    return bool(_ENROLLED.run(connection, {"user_id": user_id}))
 
 
 async def start_totp(
