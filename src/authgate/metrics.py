@@ -7,7 +7,7 @@ worker's values in files there, and a scrape of any worker sums them all
 the values live in this app's own registry.
 
 Per request: one dictionary look-up for the label children, a counter increment and a
-histogram observation.
+histogram observation; per log-in or refresh, a look-up and an increment.
 """
 
 import os
@@ -29,6 +29,8 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 UNMATCHED = "unmatched"
 # Methods clients may send are unbounded too: the rest share one label.
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+LOGIN_OUTCOMES = ("succeeded", "failed", "rate_limited")
+REFRESH_OUTCOMES = ("rotated", "invalid", "reused")
 
 
 class Metrics:
@@ -57,6 +59,10 @@ class Metrics:
             registry=self.registry,
         )  # fmt: skip
         self._children: dict[tuple[str, str, int], tuple[object, object]] = {}
+        # Every outcome from the start (at 0, so that a rate over it is defined from the start),
+        # and one look-up per count.
+        self._logins = {outcome: self.logins.labels(outcome) for outcome in LOGIN_OUTCOMES}
+        self._refreshes = {outcome: self.refreshes.labels(outcome) for outcome in REFRESH_OUTCOMES}
 
     def observe_request(self, method: str, route: str, status: int, seconds: float) -> None:
         key = (method, route, status)
@@ -73,10 +79,10 @@ class Metrics:
         histogram.observe(seconds)  # type: ignore[attr-defined]
 
     def login(self, outcome: str) -> None:
-        self.logins.labels(outcome).inc()
+        self._logins[outcome].inc()
 
     def refresh(self, outcome: str) -> None:
-        self.refreshes.labels(outcome).inc()
+        self._refreshes[outcome].inc()
 
     def exposition(self, extra: Iterable[Metric] = ()) -> bytes:
         """The text a scrape gets: every worker's values when they share a folder, plus
