@@ -21,6 +21,7 @@ from authgate.openapi import form_body, responses
 from authgate.routers.tokens import log_in, token_lifetimes
 from authgate.routing import LeanRoute
 from authgate.sessions import tokens
+from authgate.sessions.dependencies import event_context
 from authgate.sessions.schemas import (
     GRANT_TYPES,
     AuthorizationServerMetadata,
@@ -86,7 +87,7 @@ async def _grant(request: Request) -> OAuth2Token:
         state = request.app.state
         pair = await tokens.refresh_tokens(
             state.db, state.tokens, data.refresh_token, token_lifetimes(state.settings),
-            state.clock(),
+            state.clock(), lambda: event_context(request),
         )  # fmt: skip
     else:
         raise UnsupportedGrantType()

@@ -97,7 +97,7 @@ async def refresh(request: Request) -> Response:
     try:
         pair = await tokens.refresh_tokens(
             state.db, state.tokens, data.refresh, token_lifetimes(state.settings), state.clock(),
-            event_context(request),
+            lambda: event_context(request),
         )  # fmt: skip
     except TokenReused:
         state.metrics.refresh("reused")

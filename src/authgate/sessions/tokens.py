@@ -10,6 +10,7 @@ this family revocation for years).
 
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NoReturn
@@ -230,12 +231,13 @@ def issue_pair(
 
 async def refresh_tokens(
     db: Database, codec: TokenCodec, token: str, lifetimes: Lifetimes, now: datetime,
-    context: EventContext = NO_CONTEXT,
+    context: Callable[[], EventContext] = lambda: NO_CONTEXT,
 ) -> TokenPair:  # fmt: skip
     """A new access token (and, with rotation, a new refresh token) for a live refresh token.
 
     The usual case is one unit of work: spend the token, slide its session, add the next token.
-    Only when that finds the token unusable is it looked at again, to answer why.
+    Only when that finds the token unusable is it looked at again, to answer why. A refresh
+    that succeeds records no event, so `context` is asked for its event context only then.
     """
     token_hash = _hash_of(token)
     if token_hash is None:
@@ -269,7 +271,7 @@ async def refresh_tokens(
     try:
         session, session_id, cap = await db.write(work, single_statement=new_row is not None)
     except _Unusable:
-        await _refuse(db, token_hash, now, context)
+        await _refuse(db, token_hash, now, context())
         raise TokenInvalid() from None  # unusable a moment ago, usable now: a race; retry
     return issue_pair(
         codec, session.user_id, session_id, new_refresh, now, cap,
