@@ -161,3 +161,16 @@ def test_sqlite_datetimes_are_stored_as_sqlalchemy_stores_them(value: datetime) 
     assert read == theirs.result_processor(dialect, None)(text_form).replace(tzinfo=UTC)
     with pytest.raises(ValueError):
         ours.bind_processor(dialect)(naive)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2026-11-30 08:11:28", datetime(2026, 11, 30, 8, 11, 28, tzinfo=UTC)),  # CURRENT_TIMESTAMP
+        ("2026-11-30 17:11:28+09:00", datetime(2026, 11, 30, 8, 11, 28, tzinfo=UTC)),  # not ours
+    ],
+)
+def test_sqlite_datetimes_written_by_others_are_read_as_utc(text: str, expected: datetime) -> None:
+    dialect = sqlite_dialect()
+    read = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)(text)
+    assert read == expected and read.tzinfo is UTC
