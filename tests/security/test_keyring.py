@@ -247,3 +247,20 @@ async def test_an_unhealthy_feed_reloads_the_keys_once_a_second(make_settings, m
                 await database.dispose()
         feed.close()
         elsewhere.close()
+
+
+@pytest.mark.parametrize("algorithm", ["HS256", "EdDSA", "RS256"])
+async def test_access_tokens_are_exactly_what_pyjwt_signs(make_settings, clock, algorithm):
+    """The codec signs with PyJWT's algorithm on a compact form it makes itself: byte for byte
+    what `jwt.encode` makes of the same claims (these three algorithms sign deterministically)."""
+    settings = make_settings(jwt_algorithm=algorithm, rate_limit_enabled=False)
+    async with serving(settings, clock) as (app, client):
+        await create_account(client)
+        for _ in range(2):  # the second token reuses the key's header and checked key
+            access = (await token_login(client))["access"]
+            claims = jwt.decode(access, options={"verify_signature": False})
+            key = app.state.keys.current()
+            expected = jwt.encode(
+                claims, key.signing, algorithm=algorithm, headers={"kid": key.kid}
+            )
+            assert access == expected
