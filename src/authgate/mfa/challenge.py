@@ -22,6 +22,7 @@ from authgate.mfa import service
 from authgate.mfa.errors import MfaCodeRejected
 from authgate.mfa.models import MfaChallenge
 from authgate.security.keystore import KeyCipher
+from authgate.units import Work
 
 CHALLENGE, USER = MfaChallenge.__table__, User.__table__
 MAX_FAILURES = 5
@@ -41,19 +42,20 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-async def challenge_if_enrolled(
-    db: Database, user_id: int, kind: str, now: datetime, lifetime: int
-) -> str | None:
-    """An `mfa_token` when the user has a second factor on; None when the password suffices.
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
 
-    Most users have none: a read answers for them, with no write; the write asks again.
-    """
-    if not await db.read(lambda connection: service.is_enrolled(connection, user_id)):
-        return None
-    token = secrets.token_urlsafe(32)
+
+def challenge_or_open(
+    opening: Work[object], user_id: int, kind: str, token: str, now: datetime, lifetime: int
+) -> Work[bool]:
+    """The end of a password step, as one unit of work: with a second factor on, it stores the
+    challenge that `token` redeems (True); without, it runs `opening`, the new session's
+    insert (False)."""
 
     def work(connection: Connection) -> bool:
         if not service.is_enrolled(connection, user_id):
+            opening(connection)
             return False
         password_hash = connection.execute(
             select(USER.c.password_hash).where(USER.c.id == user_id)
@@ -68,7 +70,7 @@ async def challenge_if_enrolled(
         )  # fmt: skip
         return True
 
-    return token if await db.write(work) else None
+    return work
 
 
 async def challenged_username(db: Database, token: str, now: datetime) -> str | None:

@@ -10,7 +10,7 @@ from authgate.errors import CsrfFailed
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import LOGIN_401, form_or_json, responses
-from authgate.routers.credentials import SIGNUP_CODES, authenticate_request, register_request
+from authgate.routers.credentials import SIGNUP_CODES, log_in_request, register_request
 from authgate.routing import LeanRoute
 from authgate.schemas import Message
 from authgate.security.csrf import CSRF_HEADER, is_valid
@@ -27,25 +27,25 @@ from authgate.sessions.transport import (
 router = APIRouter(tags=["browser"], responses=responses(413), route_class=LeanRoute)
 
 
+def cookie_opening(
+    request: Request, user_id: int, amr: str = "pwd", method: str | None = None
+) -> sessions.SessionOpening:
+    state = request.app.state
+    return sessions.SessionOpening(
+        user_id, "cookie", now=state.clock(), lifetime=state.settings.session_cookie_age,
+        absolute=state.settings.session_absolute_lifetime,
+        user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
+        amr=amr, context=event_context(request), method=method,
+    )  # fmt: skip
+
+
 async def open_cookie_session(
     request: Request, response: Response, user: AuthUser, amr: str = "pwd",
     method: str | None = None,
 ) -> None:  # fmt: skip
-    state = request.app.state
-    _, secret = await sessions.open_session(
-        state.db,
-        user.id,
-        "cookie",
-        now=state.clock(),
-        lifetime=state.settings.session_cookie_age,
-        absolute=state.settings.session_absolute_lifetime,
-        user_agent=request.headers.get("user-agent", ""),
-        ip=state.clients.client_ip(request),
-        amr=amr,
-        context=event_context(request),
-        method=method,
-    )
-    set_session_cookies(response, request, secret)
+    opening = cookie_opening(request, user.id, amr, method)
+    await request.app.state.db.write(opening.insert)
+    set_session_cookies(response, request, opening.secret)
 
 
 @router.post(
@@ -72,8 +72,11 @@ async def signup(request: Request, response: Response) -> SignupResult:
 async def login(request: Request, response: Response) -> LoginResult:
     """Log in with username and password; sets the session and CSRF cookies."""
     data = await parse_body(request, Credentials)
-    user = await authenticate_request(request, data.username, data.password, kind="cookie")
-    await open_cookie_session(request, response, user)
+    user, opening = await log_in_request(
+        request, data.username, data.password, kind="cookie",
+        open=lambda user_id: cookie_opening(request, user_id),
+    )  # fmt: skip
+    set_session_cookies(response, request, opening.secret)
     message = translate("login_success", language_of(request))
     return LoginResult(message=message, user=UserRead.model_validate(user))
 

@@ -1,6 +1,9 @@
 """Log-in and sign-up as the routes share them: under the same abuse limits, counted and
 audited alike."""
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from fastapi import Request
 
 from authgate.accounts import service
@@ -10,24 +13,27 @@ from authgate.accounts.schemas import UserCreate
 from authgate.accounts.snapshot import AuthUser
 from authgate.audit.events import EventType
 from authgate.errors import RateLimited
-from authgate.mfa.challenge import challenge_if_enrolled
+from authgate.mfa import challenge
 from authgate.mfa.errors import MfaRequired
 from authgate.openapi import NEW_PASSWORD_422
 from authgate.recovery.dependencies import verify_new_email
 from authgate.sessions.dependencies import event_context
+from authgate.sessions.service import SessionOpening
 
 # The errors of a sign-up: a name or address already taken, a password the policy refuses.
 SIGNUP_CODES = {400: ["username_taken", "email_taken"], 422: list(NEW_PASSWORD_422)}
 # A name as typed is kept in a failed log-in's event; anything longer than a name can be is cut.
 TYPED_NAME_MAX = 150
+Opening = TypeVar("Opening", bound=SessionOpening)
 
 
-async def authenticate_request(
-    request: Request, username: str, password: str, *, kind: str
-) -> AuthUser:
-    """Check credentials under the log-in limits that the three log-in routes share.
+async def log_in_request(
+    request: Request, username: str, password: str, *, kind: str, open: Callable[[int], Opening]
+) -> tuple[AuthUser, Opening]:
+    """Check credentials under the log-in limits that the three log-in routes share, then, in
+    one unit of work, open the session that `open(user_id)` describes.
 
-    With a second factor on, the password step ends here: 401 `mfa_required` with an
+    With a second factor on, the password step ends there instead: 401 `mfa_required` with an
     `mfa_token` for `POST /account/login/mfa`, which finishes the log-in as `kind`
     (`cookie`, `token` or `oauth2`: the route the password came through).
     """
@@ -52,11 +58,13 @@ async def authenticate_request(
         )  # fmt: skip
         raise
     state.metrics.login("succeeded")
-    lifetime = state.settings.mfa_challenge_lifetime
-    token = await challenge_if_enrolled(state.db, user.id, kind, state.clock(), lifetime)
-    if token is not None:
+    opening, token = open(user.id), challenge.new_token()
+    now, lifetime = state.clock(), state.settings.mfa_challenge_lifetime
+    if await state.db.write(
+        challenge.challenge_or_open(opening.insert, user.id, kind, token, now, lifetime)
+    ):
         raise MfaRequired(token)
-    return user
+    return user, opening
 
 
 async def register_request(request: Request, data: UserCreate) -> AuthUser:

@@ -13,7 +13,7 @@ from authgate.errors import AppError, NotFound, TokenReused
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import GUARD_401, LOGIN_401, form_or_json, responses
-from authgate.routers.credentials import authenticate_request
+from authgate.routers.credentials import log_in_request
 from authgate.routing import LeanRoute
 from authgate.schemas import Message
 from authgate.sessions import service as sessions
@@ -52,19 +52,29 @@ def token_lifetimes(settings: Settings) -> tokens.Lifetimes:
 async def log_in(
     request: Request, username: str, password: str, *, kind: str = "token"
 ) -> tokens.TokenPair:
-    user = await authenticate_request(request, username, password, kind=kind)
-    return await open_tokens(request, user.id)
+    _, opening = await log_in_request(
+        request, username, password, kind=kind, open=lambda user_id: token_opening(request, user_id)
+    )  # fmt: skip
+    return opening.pair(request.app.state.tokens)
+
+
+def token_opening(
+    request: Request, user_id: int, amr: str = "pwd", method: str | None = None
+) -> tokens.TokenSessionOpening:
+    state = request.app.state
+    return tokens.TokenSessionOpening(
+        user_id, token_lifetimes(state.settings), now=state.clock(),
+        user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
+        amr=amr, context=event_context(request), method=method,
+    )  # fmt: skip
 
 
 async def open_tokens(
     request: Request, user_id: int, amr: str = "pwd", method: str | None = None
 ) -> tokens.TokenPair:
-    state = request.app.state
-    return await tokens.open_token_session(
-        state.db, state.tokens, user_id, token_lifetimes(state.settings), now=state.clock(),
-        user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
-        amr=amr, context=event_context(request), method=method,
-    )  # fmt: skip
+    opening = token_opening(request, user_id, amr, method)
+    await request.app.state.db.write(opening.insert)
+    return opening.pair(request.app.state.tokens)
 
 
 @router.post(

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from authgate.audit.events import NO_CONTEXT, EventContext
 from authgate.security.tokens import TokenCodec
-from authgate.sessions.service import INSERT_SESSION, record_login, session_row
+from authgate.sessions.service import SessionOpening
 from authgate.sessions.store import SessionState
 from authgate.sessions.tokens import Lifetimes, TokenPair, TokenSessionOpening
 
@@ -42,33 +42,27 @@ class SessionSuccessor:
     detail) by `insert` inside the unit that ends `current`."""
 
     def __init__(
-        self, current: SessionState, opening: NewSession, now: datetime, *,
+        self, current: SessionState, new: NewSession, now: datetime, *,
         amr: str | None = None, context: EventContext = NO_CONTEXT, method: str | None = None,
     ) -> None:  # fmt: skip
-        user_id, amr = current.user.id, amr or " ".join(current.amr)
+        amr = amr or " ".join(current.amr)
         self._secret: str | None = None
         self._tokens: TokenSessionOpening | None = None
-        self.insert: Callable[[Connection], object]
+        opening: SessionOpening
         if current.kind == "cookie":
-            row, self._secret = session_row(
-                user_id, "cookie", now=now, lifetime=opening.cookie_age,
-                user_agent=opening.user_agent, ip=opening.ip,
-                absolute=opening.lifetimes.absolute, amr=amr,
+            opening = SessionOpening(
+                current.user.id, "cookie", now=now, lifetime=new.cookie_age,
+                user_agent=new.user_agent, ip=new.ip,
+                absolute=new.lifetimes.absolute, amr=amr, context=context, method=method,
             )  # fmt: skip
-            self.session_id = row["id"]
-
-            def insert(connection: Connection) -> None:
-                INSERT_SESSION.run(connection, row)
-                record_login(connection, context, user_id, row["id"], "cookie", method)
-
-            self.insert = insert
+            self._secret = opening.secret
         else:
-            self._tokens = TokenSessionOpening(
-                user_id, opening.lifetimes, now=now, user_agent=opening.user_agent,
-                ip=opening.ip, amr=amr, context=context, method=method,
+            opening = self._tokens = TokenSessionOpening(
+                current.user.id, new.lifetimes, now=now, user_agent=new.user_agent,
+                ip=new.ip, amr=amr, context=context, method=method,
             )  # fmt: skip
-            self.session_id = self._tokens.session["id"]
-            self.insert = self._tokens.insert
+        self.session_id = opening.id
+        self.insert: Callable[[Connection], object] = opening.insert
 
     def replacement(self, codec: TokenCodec) -> Replacement:
         if self._tokens is None:

@@ -37,6 +37,30 @@ def hash_secret(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
+class SessionOpening:
+    """A new session: its row and secret made outside a unit of work, stored (with its
+    `login_succeeded` event, `method` in the detail) by `insert` inside one."""
+
+    def __init__(
+        self, user_id: int, kind: str, *, now: datetime, lifetime: int, user_agent: str,
+        ip: str, absolute: int | None = None, amr: str = "pwd",
+        context: EventContext = NO_CONTEXT, method: str | None = None,
+    ) -> None:  # fmt: skip
+        self.row, self.secret = session_row(
+            user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip,
+            absolute=absolute, amr=amr,
+        )  # fmt: skip
+        self.user_id, self.kind, self.context, self.method = user_id, kind, context, method
+
+    @property
+    def id(self) -> uuid.UUID:
+        return self.row["id"]  # type: ignore[no-any-return]
+
+    def insert(self, connection: Connection) -> None:
+        INSERT_SESSION.run(connection, self.row)
+        record_login(connection, self.context, self.user_id, self.id, self.kind, self.method)
+
+
 async def open_session(
     db: Database,
     user_id: int,
@@ -52,17 +76,12 @@ async def open_session(
     method: str | None = None,
 ) -> tuple[uuid.UUID, str]:
     """A new session for `user_id`; returns its id and secret (the cookie value, for cookies)."""
-    row, secret = session_row(
+    opening = SessionOpening(
         user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip,
-        absolute=absolute, amr=amr,
+        absolute=absolute, amr=amr, context=context, method=method,
     )  # fmt: skip
-
-    def work(connection: Connection) -> None:
-        INSERT_SESSION.run(connection, row)
-        record_login(connection, context, user_id, row["id"], kind, method)
-
-    await db.write(work)
-    return row["id"], secret
+    await db.write(opening.insert)
+    return opening.id, opening.secret
 
 
 def record_login(

@@ -37,13 +37,11 @@ from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, 
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.models import LoginSession, RefreshToken
 from authgate.sessions.service import (
-    INSERT_SESSION,
+    SessionOpening,
     deadline,
     end_sessions,
     hash_secret,
     is_revoked_refresh,
-    record_login,
-    session_row,
 )
 from authgate.sessions.store import SessionState, SessionStore
 from authgate.units import Prepared
@@ -173,47 +171,31 @@ class _Unusable(Exception):
     """The fast path of a refresh found the token unusable: roll back, then find out why."""
 
 
-async def open_token_session(
-    db: Database, codec: TokenCodec, user_id: int, lifetimes: Lifetimes, *,
-    now: datetime, user_agent: str, ip: str, amr: str = "pwd",
-    context: EventContext = NO_CONTEXT, method: str | None = None,
-) -> TokenPair:  # fmt: skip
-    """Log `user_id` in on a new token session: an access token and a refresh token."""
-    opening = TokenSessionOpening(
-        user_id, lifetimes, now=now, user_agent=user_agent, ip=ip, amr=amr, context=context,
-        method=method,
-    )  # fmt: skip
-    await db.write(opening.insert)
-    return opening.pair(codec)
-
-
-class TokenSessionOpening:
-    """A new token session's rows, made outside a unit, inserted by `insert` inside one."""
+class TokenSessionOpening(SessionOpening):
+    """A new token session: its row and first refresh token made outside a unit of work,
+    stored by `insert` inside one; `pair` then signs its first access token."""
 
     def __init__(
         self, user_id: int, lifetimes: Lifetimes, *, now: datetime, user_agent: str, ip: str,
         amr: str = "pwd", context: EventContext = NO_CONTEXT, method: str | None = None,
     ) -> None:  # fmt: skip
-        self.user_id, self.now, self.context, self.method = user_id, now, context, method
-        self.session, _ = session_row(
-            user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent,
-            ip=ip, absolute=lifetimes.absolute, amr=amr,
+        super().__init__(
+            user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent, ip=ip,
+            absolute=lifetimes.absolute, amr=amr, context=context, method=method,
         )  # fmt: skip
-        self.refresh, refresh_row = _new_refresh(self.session["id"], now, lifetimes.refresh)
+        self.now = now
+        self.refresh, refresh_row = _new_refresh(self.id, now, lifetimes.refresh)
         # The refresh token ends with its session: both capped by the absolute deadline.
-        self._refresh_row = {**refresh_row, "expires_at": self.session["expires_at"]}
+        self._refresh_row = {**refresh_row, "expires_at": self.row["expires_at"]}
 
     def insert(self, connection: Connection) -> None:
-        INSERT_SESSION.run(connection, self.session)
+        super().insert(connection)
         _ADD_REFRESH.run(connection, self._refresh_row)
-        record_login(
-            connection, self.context, self.user_id, self.session["id"], "token", self.method
-        )
 
     def pair(self, codec: TokenCodec) -> "TokenPair":
         return issue_pair(
-            codec, self.user_id, self.session["id"], self.refresh, self.now,
-            self.session["expires_at"], auth_time=self.now, amr=self.session["amr"],
+            codec, self.user_id, self.id, self.refresh, self.now, self.row["expires_at"],
+            auth_time=self.now, amr=self.row["amr"],
         )  # fmt: skip
 
 
