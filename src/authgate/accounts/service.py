@@ -4,6 +4,7 @@ Units of work (functions of a `Connection`) and the async steps around them that
 of a transaction (hashing a password takes tens of milliseconds: no lock is held meanwhile).
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
@@ -46,8 +47,12 @@ async def register(
     min_length: int,
     is_admin: bool = False,
     context: EventContext = NO_CONTEXT,
+    then: Callable[[Connection, int], object] | None = None,
 ) -> AuthUser:
-    """Create a user; the unique constraints, not the pre-checks, decide races."""
+    """Create a user; the unique constraints, not the pre-checks, decide races.
+
+    `then(connection, user_id)` runs in the same unit, once the user exists (a sign-up's
+    first session): both happen, or neither."""
     check_password(data.password, data.username, min_length)
     keys = {"name_key": username_key(data.username), "mail_key": email_key(data.email)}
     # The read ends before the slow hash, so no lock is held during it.
@@ -69,6 +74,8 @@ async def register(
             connection, EventType.SIGNUP, context,
             user_id=created.id, username=data.username, is_admin=is_admin,
         )  # fmt: skip
+        if then is not None:
+            then(connection, created.id)
         return created
 
     try:

@@ -28,7 +28,7 @@ router = APIRouter(tags=["browser"], responses=responses(413), route_class=LeanR
 
 
 def cookie_opening(
-    request: Request, user_id: int, amr: str = "pwd", method: str | None = None
+    request: Request, user_id: int | None, amr: str = "pwd", method: str | None = None
 ) -> sessions.SessionOpening:
     state = request.app.state
     return sessions.SessionOpening(
@@ -57,8 +57,10 @@ async def open_cookie_session(
 )
 async def signup(request: Request, response: Response) -> SignupResult:
     """Create an account and log it in with a cookie session."""
-    user = await register_request(request, await parse_body(request, UserCreate))
-    await open_cookie_session(request, response, user)
+    data = await parse_body(request, UserCreate)
+    opening = cookie_opening(request, None)
+    user = await register_request(request, data, opening=opening)
+    set_session_cookies(response, request, opening.secret)
     message = translate("signup_success", language_of(request), username=user.username)
     return SignupResult(message=message, user=UserRead.model_validate(user))
 

@@ -67,8 +67,11 @@ async def log_in_request(
     return user, opening
 
 
-async def register_request(request: Request, data: UserCreate) -> AuthUser:
-    """Register under the sign-up limit that both sign-up routes share."""
+async def register_request(
+    request: Request, data: UserCreate, *, opening: SessionOpening | None = None
+) -> AuthUser:
+    """Register under the sign-up limit that both sign-up routes share; with `opening` (made
+    for no user yet), the new user's session opens in the same unit of work."""
     state = request.app.state
     context = event_context(request)
     try:
@@ -78,7 +81,7 @@ async def register_request(request: Request, data: UserCreate) -> AuthUser:
         raise
     user = await service.register(
         state.db, state.hasher, data, min_length=state.settings.password_min_length,
-        context=context,
+        context=context, then=opening.insert_for if opening is not None else None,
     )  # fmt: skip
     await verify_new_email(request, user.id, None, user.email)
     return user

@@ -42,7 +42,7 @@ class SessionOpening:
     `login_succeeded` event, `method` in the detail) by `insert` inside one."""
 
     def __init__(
-        self, user_id: int, kind: str, *, now: datetime, lifetime: int, user_agent: str,
+        self, user_id: int | None, kind: str, *, now: datetime, lifetime: int, user_agent: str,
         ip: str, absolute: int | None = None, amr: str = "pwd",
         context: EventContext = NO_CONTEXT, method: str | None = None,
     ) -> None:  # fmt: skip
@@ -59,6 +59,12 @@ class SessionOpening:
     def insert(self, connection: Connection) -> None:
         INSERT_SESSION.run(connection, self.row)
         record_login(connection, self.context, self.user_id, self.id, self.kind, self.method)
+
+    def insert_for(self, connection: Connection, user_id: int) -> None:
+        """`insert`, for the user that the same unit has just created (made with `user_id`
+        None): a sign-up and its first session are one unit of work."""
+        self.user_id = self.row["user_id"] = user_id
+        self.insert(connection)
 
 
 async def open_session(
@@ -98,7 +104,7 @@ def record_login(
 
 
 def session_row(
-    user_id: int,
+    user_id: int | None,
     kind: str,
     *,
     now: datetime,
