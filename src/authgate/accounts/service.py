@@ -32,8 +32,8 @@ _BY_NAME = Prepared(
 _BY_ID = select(*SNAPSHOT, USER.c.password_hash, USER.c.email_key).where(
     USER.c.id == bindparam("user_id")
 )
-_NAME_TAKEN = select(USER.c.id).where(USER.c.username_key == bindparam("name_key"))
-_EMAIL_TAKEN = select(USER.c.id).where(USER.c.email_key == bindparam("mail_key"))
+_NAME_TAKEN = Prepared(select(USER.c.id).where(USER.c.username_key == bindparam("name_key")))
+_EMAIL_TAKEN = Prepared(select(USER.c.id).where(USER.c.email_key == bindparam("mail_key")))
 _SET_HASH = (
     update(USER).where(USER.c.id == bindparam("user_id")).values(password_hash=bindparam("new"))
 )
@@ -86,9 +86,9 @@ async def register(
 
 
 def _ensure_free(connection: Connection, keys: dict[str, str | None]) -> None:
-    if connection.execute(_NAME_TAKEN, keys).first() is not None:
+    if _NAME_TAKEN.run(connection, keys):
         raise UsernameTaken()
-    if keys["mail_key"] and connection.execute(_EMAIL_TAKEN, keys).first() is not None:
+    if keys["mail_key"] and _EMAIL_TAKEN.run(connection, keys):
         raise EmailTaken()
 
 
