@@ -3,7 +3,8 @@
 import asyncio
 from collections import Counter
 
-from sqlalchemy import func, select
+import httpx
+from sqlalchemy import func, select, text
 
 from authgate.accounts.models import User
 from tests.helpers import PASSWORD, fetch
@@ -45,4 +46,21 @@ async def test_concurrent_signups_with_one_email_one_wins(app, new_client):
     responses = await race(new_client, bodies)
     assert Counter(r.status_code for r in responses) == {201: 1, 400: RACERS - 1}
     assert {r.json()["code"] for r in responses if r.status_code == 400} == {"email_taken"}
+    assert await count_users(app) == 1
+
+
+async def test_a_signup_whose_session_cannot_be_stored_leaves_no_account(app):
+    """The account and its first session are one unit of work: both, or neither."""
+    refuse = text(
+        "CREATE TRIGGER refuse_session BEFORE INSERT ON session "
+        "WHEN NEW.user_agent = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    await app.state.db.write(lambda connection: connection.execute(refuse))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        body = {"username": "atomic", "password": PASSWORD}
+        failed = await client.post("/signup", json=body, headers={"User-Agent": "refused"})
+        assert failed.status_code == 500 and "set-cookie" not in failed.headers
+        assert await count_users(app) == 0
+        assert (await client.post("/signup", json=body)).status_code == 201
     assert await count_users(app) == 1
