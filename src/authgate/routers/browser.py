@@ -76,7 +76,7 @@ async def login(request: Request, response: Response) -> LoginResult:
     data = await parse_body(request, Credentials)
     user, opening = await log_in_request(
         request, data.username, data.password, kind="cookie",
-        open=lambda user_id: cookie_opening(request, user_id),
+        new_session=lambda user_id: cookie_opening(request, user_id),
     )  # fmt: skip
     set_session_cookies(response, request, opening.secret)
     message = translate("login_success", language_of(request))

@@ -28,10 +28,11 @@ Opening = TypeVar("Opening", bound=SessionOpening)
 
 
 async def log_in_request(
-    request: Request, username: str, password: str, *, kind: str, open: Callable[[int], Opening]
-) -> tuple[AuthUser, Opening]:
+    request: Request, username: str, password: str, *, kind: str,
+    new_session: Callable[[int], Opening],
+) -> tuple[AuthUser, Opening]:  # fmt: skip
     """Check credentials under the log-in limits that the three log-in routes share, then, in
-    one unit of work, open the session that `open(user_id)` describes.
+    one unit of work, open the session that `new_session(user_id)` describes.
 
     With a second factor on, the password step ends there instead: 401 `mfa_required` with an
     `mfa_token` for `POST /account/login/mfa`, which finishes the log-in as `kind`
@@ -58,7 +59,7 @@ async def log_in_request(
         )  # fmt: skip
         raise
     state.metrics.login("succeeded")
-    opening, token = open(user.id), challenge.new_token()
+    opening, token = new_session(user.id), challenge.new_token()
     now, lifetime = state.clock(), state.settings.mfa_challenge_lifetime
     if await state.db.write(
         challenge.challenge_or_open(opening.insert, user.id, kind, token, now, lifetime)

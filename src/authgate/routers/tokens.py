@@ -53,7 +53,8 @@ async def log_in(
     request: Request, username: str, password: str, *, kind: str = "token"
 ) -> tokens.TokenPair:
     _, opening = await log_in_request(
-        request, username, password, kind=kind, open=lambda user_id: token_opening(request, user_id)
+        request, username, password, kind=kind,
+        new_session=lambda user_id: token_opening(request, user_id),
     )  # fmt: skip
     return opening.pair(request.app.state.tokens)
 
