@@ -65,7 +65,8 @@ class ConfigResult:
             return 1.0 if found else None
         if self.kinds.get(key) == "bare":
             return self._paired(key)
-        bare = statistics.median(r.rps for r in self.results.get("bare", [])) or 0
+        bares = [r.rps for r in self.results.get("bare", [])]  # none under --only login
+        bare = statistics.median(bares) if bares else 0
         if self.kinds.get(key) == "hash" and bare:
             return statistics.median(r.rps for r in found) / bare
         return None
