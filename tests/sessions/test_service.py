@@ -13,6 +13,7 @@ from authgate.accounts.snapshot import AuthUser
 from authgate.changes import Topic, session_ended, user_changed
 from authgate.sessions import service
 from authgate.sessions.models import LoginSession
+from authgate.sessions.opening import USER_AGENT_MAX, SessionOpening
 from tests.helpers import execute, fetch
 
 LIFETIME = 3600
@@ -40,8 +41,9 @@ async def write(app, work):  # type: ignore[no-untyped-def]
 async def open_one(app, user, clock, kind="cookie", **extra):
     values = {"now": clock.now, "lifetime": LIFETIME, "user_agent": "ua", "ip": "127.0.0.1"}
     values.update(extra)
-    session_id, secret = await service.open_session(app.state.db, user.id, kind, **values)
-    return await stored(app, session_id), secret
+    opened = SessionOpening(user.id, kind, **values)
+    await app.state.db.write(opened.insert)
+    return await stored(app, opened.id), opened.secret
 
 
 async def stored(app, session_id):  # type: ignore[no-untyped-def]
@@ -76,7 +78,7 @@ async def test_token_sessions_have_no_secret_hash_and_long_agents_are_cut(app, u
     session, _ = await open_one(app, users[0], clock, kind="token", user_agent="x" * 2000)
     row = await stored(app, session.id)
     assert row.secret_hash is None
-    assert row.user_agent == "x" * service.USER_AGENT_MAX
+    assert row.user_agent == "x" * USER_AGENT_MAX
 
 
 async def test_end_sessions_ends_live_ones_once_and_announces_each(app, users, clock):

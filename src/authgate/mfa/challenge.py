@@ -42,21 +42,18 @@ def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def new_token() -> str:
-    return secrets.token_urlsafe(32)
-
-
 def challenge_or_open(
-    opening: Work[object], user_id: int, kind: str, token: str, now: datetime, lifetime: int
-) -> Work[bool]:
-    """The end of a password step, as one unit of work: with a second factor on, it stores the
-    challenge that `token` redeems (True); without, it runs `opening`, the new session's
-    insert (False)."""
+    opening: Work[object], user_id: int, kind: str, now: datetime, lifetime: int
+) -> Work[str | None]:
+    """The end of a password step, as one unit of work: with a second factor on, it stores a
+    challenge and returns the `mfa_token` that redeems it; without, it runs `opening`, the new
+    session's insert, and returns None."""
 
-    def work(connection: Connection) -> bool:
+    def work(connection: Connection) -> str | None:
         if not service.is_enrolled(connection, user_id):
             opening(connection)
-            return False
+            return None
+        token = secrets.token_urlsafe(32)
         password_hash = connection.execute(
             select(USER.c.password_hash).where(USER.c.id == user_id)
         ).scalar_one()
@@ -68,7 +65,7 @@ def challenge_or_open(
                 expires_at=now + timedelta(seconds=lifetime), used_at=None, failures=0,
             )
         )  # fmt: skip
-        return True
+        return token
 
     return work
 

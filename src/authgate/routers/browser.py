@@ -16,6 +16,7 @@ from authgate.schemas import Message
 from authgate.security.csrf import CSRF_HEADER, is_valid
 from authgate.sessions import service as sessions
 from authgate.sessions.dependencies import event_context
+from authgate.sessions.opening import SessionOpening
 from authgate.sessions.service import hash_secret
 from authgate.sessions.transport import (
     clear_session_cookies,
@@ -29,9 +30,9 @@ router = APIRouter(tags=["browser"], responses=responses(413), route_class=LeanR
 
 def cookie_opening(
     request: Request, user_id: int | None, amr: str = "pwd", method: str | None = None
-) -> sessions.SessionOpening:
+) -> SessionOpening:
     state = request.app.state
-    return sessions.SessionOpening(
+    return SessionOpening(
         user_id, "cookie", now=state.clock(), lifetime=state.settings.session_cookie_age,
         absolute=state.settings.session_absolute_lifetime,
         user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),

@@ -18,7 +18,7 @@ from authgate.mfa.errors import MfaRequired
 from authgate.openapi import NEW_PASSWORD_422
 from authgate.recovery.dependencies import verify_new_email
 from authgate.sessions.dependencies import event_context
-from authgate.sessions.service import SessionOpening
+from authgate.sessions.opening import SessionOpening
 
 # The errors of a sign-up: a name or address already taken, a password the policy refuses.
 SIGNUP_CODES = {400: ["username_taken", "email_taken"], 422: list(NEW_PASSWORD_422)}
@@ -59,11 +59,12 @@ async def log_in_request(
         )  # fmt: skip
         raise
     state.metrics.login("succeeded")
-    opening, token = new_session(user.id), challenge.new_token()
+    opening = new_session(user.id)
     now, lifetime = state.clock(), state.settings.mfa_challenge_lifetime
-    if await state.db.write(
-        challenge.challenge_or_open(opening.insert, user.id, kind, token, now, lifetime)
-    ):
+    token = await state.db.write(
+        challenge.challenge_or_open(opening.insert, user.id, kind, now, lifetime)
+    )
+    if token is not None:
         raise MfaRequired(token)
     return user, opening
 

@@ -13,7 +13,7 @@ from sqlalchemy import Connection
 
 from authgate.audit.events import NO_CONTEXT, EventContext
 from authgate.security.tokens import TokenCodec
-from authgate.sessions.service import SessionOpening
+from authgate.sessions.opening import SessionOpening
 from authgate.sessions.store import SessionState
 from authgate.sessions.tokens import Lifetimes, TokenPair, TokenSessionOpening
 

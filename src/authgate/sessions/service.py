@@ -1,12 +1,12 @@
-"""Opening, listing and ending log-in sessions (cookie and token alike), as units of work.
+"""Listing, extending and ending log-in sessions (cookie and token alike), as units of work
+(`opening.py` opens them).
 
 Ending a session announces it on the change feed, so that every process drops its cached
 state: the session's cookie and access tokens fail on their very next request, everywhere.
-Opening and ending sessions record their security events in the same unit of work.
+Ending sessions records their security events in the same unit of work.
 """
 
 import hashlib
-import secrets
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,124 +18,15 @@ from authgate.accounts.snapshot import AuthUser
 from authgate.audit import service as audit
 from authgate.audit.events import NO_CONTEXT, Event, EventContext, EventType
 from authgate.changes import announce, session_ended, user_changed
-from authgate.db import Database
 from authgate.sessions.models import LoginSession, RefreshToken, RevokedRefreshToken
-from authgate.units import Prepared
 
-USER_AGENT_MAX = 512
 SESSION = LoginSession.__table__
 REFRESH, REVOKED = RefreshToken.__table__, RevokedRefreshToken.__table__
-SESSION_COLUMNS = (
-    "id", "user_id", "kind", "secret_hash", "created_at", "last_seen_at", "expires_at",
-    "ended_at", "user_agent", "ip", "auth_time", "amr",
-)  # fmt: skip
-INSERT_SESSION = Prepared(insert(SESSION), insert=SESSION_COLUMNS)
 
 
 def hash_secret(secret: str) -> str:
     # The secret has 256 random bits, so a fast hash is enough: nothing to brute-force.
     return hashlib.sha256(secret.encode()).hexdigest()
-
-
-class SessionOpening:
-    """A new session: its row and secret made outside a unit of work, stored (with its
-    `login_succeeded` event, `method` in the detail) by `insert` inside one."""
-
-    def __init__(
-        self, user_id: int | None, kind: str, *, now: datetime, lifetime: int, user_agent: str,
-        ip: str, absolute: int | None = None, amr: str = "pwd",
-        context: EventContext = NO_CONTEXT, method: str | None = None,
-    ) -> None:  # fmt: skip
-        self.row, self.secret = session_row(
-            user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip,
-            absolute=absolute, amr=amr,
-        )  # fmt: skip
-        self.user_id, self.kind, self.context, self.method = user_id, kind, context, method
-
-    @property
-    def id(self) -> uuid.UUID:
-        return self.row["id"]  # type: ignore[no-any-return]
-
-    def insert(self, connection: Connection) -> None:
-        INSERT_SESSION.run(connection, self.row)
-        record_login(connection, self.context, self.user_id, self.id, self.kind, self.method)
-
-    def insert_for(self, connection: Connection, user_id: int) -> None:
-        """`insert`, for the user that the same unit has just created (made with `user_id`
-        None): a sign-up and its first session are one unit of work."""
-        self.user_id = self.row["user_id"] = user_id
-        self.insert(connection)
-
-
-async def open_session(
-    db: Database,
-    user_id: int,
-    kind: str,
-    *,
-    now: datetime,
-    lifetime: int,
-    user_agent: str,
-    ip: str,
-    absolute: int | None = None,
-    amr: str = "pwd",
-    context: EventContext = NO_CONTEXT,
-    method: str | None = None,
-) -> tuple[uuid.UUID, str]:
-    """A new session for `user_id`; returns its id and secret (the cookie value, for cookies)."""
-    opening = SessionOpening(
-        user_id, kind, now=now, lifetime=lifetime, user_agent=user_agent, ip=ip,
-        absolute=absolute, amr=amr, context=context, method=method,
-    )  # fmt: skip
-    await db.write(opening.insert)
-    return opening.id, opening.secret
-
-
-def record_login(
-    connection: Connection, context: EventContext, user_id: int, session_id: uuid.UUID, kind: str,
-    method: str | None = None,
-) -> None:  # fmt: skip
-    """A new session's event; `method` names what proved it when not a password alone
-    (`passkey`, `totp`, `recovery_code`, `reauthenticate`...)."""
-    detail = {"kind": kind} if method is None else {"kind": kind, "method": method}
-    audit.record(
-        connection, EventType.LOGIN_SUCCEEDED, context,
-        user_id=user_id, session_id=session_id, **detail,
-    )  # fmt: skip
-
-
-def session_row(
-    user_id: int | None,
-    kind: str,
-    *,
-    now: datetime,
-    lifetime: int,
-    user_agent: str,
-    ip: str,
-    absolute: int | None = None,
-    amr: str = "pwd",
-) -> tuple[dict[str, Any], str]:
-    """The `session` row of a new log-in, to insert with `INSERT_SESSION`, and its secret.
-
-    `absolute` (seconds) caps the first expiry as it caps every later one: see `deadline`.
-    """
-    if absolute is not None:
-        lifetime = min(lifetime, absolute)
-    secret = secrets.token_urlsafe(32)
-    row = {
-        "id": uuid.uuid4(),
-        "user_id": user_id,
-        "kind": kind,
-        "secret_hash": hash_secret(secret) if kind == "cookie" else None,
-        "created_at": now,
-        "last_seen_at": now,
-        "expires_at": now + timedelta(seconds=lifetime),
-        "ended_at": None,
-        "user_agent": user_agent[:USER_AGENT_MAX],
-        "ip": ip,
-        "auth_time": now,
-        "amr": amr,
-    }
-    return row, secret
 
 
 def end_sessions(

@@ -36,13 +36,8 @@ from authgate.db import Database, UTCDateTime
 from authgate.errors import Forbidden, TokenExpired, TokenInvalid, TokenReused, TokenRevoked
 from authgate.security.tokens import TokenCodec
 from authgate.sessions.models import LoginSession, RefreshToken
-from authgate.sessions.service import (
-    SessionOpening,
-    deadline,
-    end_sessions,
-    hash_secret,
-    is_revoked_refresh,
-)
+from authgate.sessions.opening import SessionOpening
+from authgate.sessions.service import deadline, end_sessions, hash_secret, is_revoked_refresh
 from authgate.sessions.store import SessionState, SessionStore
 from authgate.units import Prepared
 
@@ -183,7 +178,6 @@ class TokenSessionOpening(SessionOpening):
             user_id, "token", now=now, lifetime=lifetimes.refresh, user_agent=user_agent, ip=ip,
             absolute=lifetimes.absolute, amr=amr, context=context, method=method,
         )  # fmt: skip
-        self.now = now
         self.refresh, refresh_row = _new_refresh(self.id, now, lifetimes.refresh)
         # The refresh token ends with its session: both capped by the absolute deadline.
         self._refresh_row = {**refresh_row, "expires_at": self.row["expires_at"]}
@@ -193,9 +187,10 @@ class TokenSessionOpening(SessionOpening):
         _ADD_REFRESH.run(connection, self._refresh_row)
 
     def pair(self, codec: TokenCodec) -> "TokenPair":
+        now = self.row["created_at"]
         return issue_pair(
-            codec, self.user_id, self.id, self.refresh, self.now, self.row["expires_at"],
-            auth_time=self.now, amr=self.row["amr"],
+            codec, self.user_id, self.id, self.refresh, now, self.row["expires_at"],
+            auth_time=now, amr=self.row["amr"],
         )  # fmt: skip
 
 
