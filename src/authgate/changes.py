@@ -72,11 +72,12 @@ class ChangeFeed(Protocol):
         """The changes after `position` and the new position; None when some were lost."""
         ...
 
-    def within(self, connection: Connection, changes: Sequence[Change]) -> None:
-        """Called inside the unit of work that made `changes`, before its commit."""
+    def within(self, connection: Connection, changes: Sequence[Change]) -> int | None:
+        """Called inside the unit of work that made `changes`, before its commit; what it
+        returns (a number that the feed gave the changes, or None) is handed to `publish`."""
         ...
 
-    async def publish(self, changes: Sequence[Change]) -> None:
+    async def publish(self, changes: Sequence[Change], number: int | None = None) -> None:
         """Called once the unit of work that made `changes` has committed."""
         ...
 

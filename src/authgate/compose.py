@@ -7,13 +7,14 @@ from authgate.audit.trail import AuditTrail
 from authgate.changes import ChangeFeed
 from authgate.cors.registry import OriginRegistry
 from authgate.db import Database, is_sqlite_url
-from authgate.feeds import PostgresFeed, RedisFeed
+from authgate.feeds import PostgresFeed
 from authgate.hostfeed import HostFeed
 from authgate.mail.mailer import Mailer
 from authgate.metrics import Metrics
 from authgate.mfa.service import totp_cipher
 from authgate.net import ClientResolver
 from authgate.passkeys.service import RelyingParty, relying_party
+from authgate.redisfeed import RedisFeed
 from authgate.security.keyring import KeyRing
 from authgate.security.keys import load_secret_key
 from authgate.security.keystore import KeyCipher
@@ -56,7 +57,7 @@ def build_feed(settings: Settings) -> ChangeFeed:
     if is_sqlite_url(url):
         return HostFeed(settings.data_dir)
     if settings.redis_url:
-        return RedisFeed(settings.redis_url)
+        return RedisFeed(settings.redis_url, url)
     return PostgresFeed(url)
 
 

@@ -13,7 +13,7 @@ standard `sqlite3` driver (`authgate.sqlite`); on PostgreSQL on the event loop t
 import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, NamedTuple
 
 from sqlalchemy import DateTime, MetaData, make_url, text
 from sqlalchemy import exc as sa
@@ -155,21 +155,19 @@ class Database:
         """
         try:
             if self._sqlite is not None:
-                result, changes, callbacks = await self._sqlite.run(
-                    self._collecting(work), readonly=False
-                )
+                done = await self._sqlite.run(self._collecting(work), readonly=False)
             else:
                 mode = "alone" if single_statement else "write"
-                result, changes, callbacks = await self._on_postgres(self._collecting(work), mode)
-                assert not (single_statement and changes), "a lone statement announces nothing"
+                done = await self._on_postgres(self._collecting(work), mode)
+                assert not (single_statement and done.changes), "a lone statement announces nothing"
         except Exception as exc:
             _raise_unavailable(exc)
             raise
-        for callback in callbacks:
+        for callback in done.callbacks:
             callback()
-        if changes:
-            await self.feed.publish(changes)
-        return result
+        if done.changes:
+            await self.feed.publish(done.changes, done.number)
+        return done.result
 
     async def read(self, work: Work[T]) -> T:
         """Run `work(connection)` in one read-only (on SQLite: deferred) transaction."""
@@ -204,18 +202,17 @@ class Database:
                     raise ServiceUnavailable() from exc
                 raise
 
-    def _collecting(self, work: Work[T]) -> Work[tuple[T, list[Change], list[Callable[[], None]]]]:
+    def _collecting(self, work: Work[T]) -> Work["_Done[T]"]:
         """`work`, returning what it announced too, which the feed sees before the commit, and
         what it asked to run after the commit."""
 
-        def run(connection: Connection) -> tuple[T, list[Change], list[Callable[[], None]]]:
+        def run(connection: Connection) -> _Done[T]:
             take_announced(connection)  # nothing left over from a unit that raised
             take_after_commit(connection)
             result = work(connection)
             changes = take_announced(connection)
-            if changes:
-                self.feed.within(connection, changes)
-            return result, changes, take_after_commit(connection)
+            number = self.feed.within(connection, changes) if changes else None
+            return _Done(result, changes, number, take_after_commit(connection))
 
         return run
 
@@ -229,6 +226,16 @@ class Database:
             self._sqlite.close()
         if self._engine is not None:
             await self._engine.dispose()
+
+
+class _Done(NamedTuple, Generic[T]):
+    """What a unit of work returned, announced (and the feed's number for it), and asked to
+    run after its commit."""
+
+    result: T
+    changes: list[Change]
+    number: int | None
+    callbacks: list[Callable[[], None]]
 
 
 def _is_writable(connection: Connection) -> bool:

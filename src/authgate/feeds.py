@@ -1,4 +1,4 @@
-"""Change feeds across hosts: PostgreSQL `LISTEN`/`NOTIFY`, or Redis publish/subscribe.
+"""Change feeds across hosts: what they share, and PostgreSQL `LISTEN`/`NOTIFY`.
 
 Each process keeps the changes it heard in a log in memory (`HeardLog`), which its caches read
 as they read the host feed: a memory read per request. A listener task fills it from one
@@ -13,8 +13,7 @@ log, before the answer that made them goes out; the copy that comes back from th
 is dropped from the caches a second time, harmlessly.
 
 PostgreSQL's notification is sent inside the unit's transaction (`within`): it is delivered
-if, and only if, the change commits. Redis is told after the commit, so a process killed in
-between would leave the others unaware of that one change until their next gap.
+if, and only if, the change commits. (Redis, told after the commit: `authgate.redisfeed`.)
 """
 
 import asyncio
@@ -25,10 +24,8 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Sequence
-from typing import Any
 
 import asyncpg
-from redis import asyncio as aioredis
 from sqlalchemy import Connection, make_url, text
 
 from authgate.changes import Change, Topic
@@ -96,7 +93,11 @@ def decode(payload: str) -> list[Change] | None:
     return changes
 
 
-class _ListeningFeed:
+def asyncpg_dsn(database_url: str) -> str:
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+class ListeningFeed:
     """What both network feeds share: the heard log, health, and the listener's life."""
 
     def __init__(self) -> None:
@@ -116,10 +117,11 @@ class _ListeningFeed:
     def read(self, position: int) -> tuple[int, list[Change] | None]:
         return self._log.read(position)
 
-    def within(self, connection: Connection, changes: Sequence[Change]) -> None:
+    def within(self, connection: Connection, changes: Sequence[Change]) -> int | None:
         """Called inside the unit of work that made `changes`, before its commit."""
+        return None
 
-    async def publish(self, changes: Sequence[Change]) -> None:
+    async def publish(self, changes: Sequence[Change], number: int | None = None) -> None:
         self._log.add(changes)
 
     async def start(self) -> None:
@@ -179,13 +181,12 @@ class _ListeningFeed:
         raise NotImplementedError
 
 
-class PostgresFeed(_ListeningFeed):
+class PostgresFeed(ListeningFeed):
     """Changes through PostgreSQL's `LISTEN`/`NOTIFY` on the service's own database."""
 
     def __init__(self, database_url: str) -> None:
         super().__init__()
-        url = make_url(database_url).set(drivername="postgresql")
-        self._dsn = url.render_as_string(hide_password=False)
+        self._dsn = asyncpg_dsn(database_url)
 
     def within(self, connection: Connection, changes: Sequence[Change]) -> None:
         # Sent with the transaction: delivered if and only if the change commits.
@@ -193,6 +194,7 @@ class PostgresFeed(_ListeningFeed):
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": CHANNEL, "payload": encode(changes)},
         )
+        return None
 
     async def _listen(self, connected: asyncio.Event) -> None:
         connection = await asyncpg.connect(
@@ -215,60 +217,3 @@ class PostgresFeed(_ListeningFeed):
             self._connected = False
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(connection.close(), timeout=1)
-
-
-class RedisFeed(_ListeningFeed):
-    """Changes through Redis publish/subscribe."""
-
-    def __init__(self, redis_url: str) -> None:
-        super().__init__()
-        self._url = redis_url
-        self._publisher: Any = None
-
-    async def publish(self, changes: Sequence[Change]) -> None:
-        await super().publish(changes)
-        try:
-            if self._publisher is None:
-                self._publisher = aioredis.from_url(
-                    self._url, socket_timeout=1, socket_connect_timeout=1
-                )
-            await self._publisher.publish(CHANNEL, encode(changes))
-        except Exception as exc:
-            # The others did not hear it: the change is made (committed), and their caches
-            # must not outlive it. Nothing here can reach them; their listeners lost Redis too
-            # (they stop trusting their caches), or will find this gap by their heartbeat.
-            log.error("could not publish a change to Redis: %s", exc)
-
-    async def stop(self) -> None:
-        await super().stop()
-        if self._publisher is not None:
-            with contextlib.suppress(Exception):
-                await self._publisher.aclose()
-            self._publisher = None
-
-    async def _listen(self, connected: asyncio.Event) -> None:
-        client = aioredis.from_url(self._url, socket_connect_timeout=2, socket_timeout=None)
-        pubsub = client.pubsub()
-        try:
-            await pubsub.subscribe(CHANNEL)
-            self._up(connected)
-            pinged = time.monotonic()
-            await pubsub.ping()
-            while True:
-                message = await pubsub.get_message(timeout=HEARTBEAT)
-                if message is not None:
-                    if message["type"] == "message":
-                        self._heard(message["data"].decode())
-                    elif message["type"] == "pong":
-                        self._proved_at = time.monotonic()
-                if time.monotonic() - pinged >= HEARTBEAT:
-                    pinged = time.monotonic()
-                    await pubsub.ping()
-                if time.monotonic() - self._proved_at > STALE_AFTER * 2:
-                    raise ConnectionError("Redis stopped answering")
-        finally:
-            self._connected = False
-            with contextlib.suppress(Exception):
-                await pubsub.aclose()
-            with contextlib.suppress(Exception):
-                await client.aclose()

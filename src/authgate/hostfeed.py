@@ -61,6 +61,7 @@ class HostFeed:
 
     def within(self, connection: Connection, changes: Sequence[Change]) -> None:
         """Nothing to do before the commit: `publish` writes the log after it."""
+        return None
 
     async def start(self) -> None:
         """Nothing to start: the file is read on demand."""
@@ -68,7 +69,7 @@ class HostFeed:
     async def stop(self) -> None:
         """Nothing to stop."""
 
-    async def publish(self, changes: Sequence[Change]) -> None:
+    async def publish(self, changes: Sequence[Change], number: int | None = None) -> None:
         if not changes:
             return
         with _Locked(self._fd):

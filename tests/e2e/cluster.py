@@ -147,14 +147,15 @@ def within(seconds: float, check: Callable[[], bool], every: float = 0.02) -> fl
     return time.monotonic() - started
 
 
-async def listener_pids(database_url: str) -> list[int]:
-    """The backends of the instances' change-feed listeners (LISTEN on the feed's channel)."""
+async def listener_pids(database_url: str, application: str = LISTENER_NAME) -> list[int]:
+    """The backends of the instances' change-feed listeners (LISTEN on the feed's channel), or
+    of their other connections named `application`."""
     connection = await asyncpg.connect(PG_DSN)
     try:
         name = database_url.rsplit("/", 1)[1]
         rows = await connection.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = $1 AND application_name = $2",
-            name, LISTENER_NAME,
+            name, application,
         )  # fmt: skip
         return [row["pid"] for row in rows]
     finally:

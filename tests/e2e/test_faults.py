@@ -18,6 +18,7 @@ import httpx
 import pytest
 
 from authgate.feeds import CHANNEL
+from authgate.redisfeed import AUDITOR_NAME
 from tests.e2e.cluster import (
     PG_DSN,
     PostgresCluster,
@@ -213,6 +214,57 @@ def test_a_blip_on_the_redis_connection_of_b(pg_database, own_redis, instances):
         honoured_at_once(a, b, "alice")
     finally:
         relay.close()
+
+
+@pytest.mark.redis
+def test_a_change_that_a_could_not_publish(pg_database, own_redis, instances):  # type: ignore[no-untyped-def]
+    """A reaches Redis through a relay that drops its connections and holds new ones: A
+    commits a log-out that it cannot publish, while B listens to Redis undisturbed. B never
+    hears of that log-out through Redis, so it must learn from the database that a change it
+    did not hear was made, and stop trusting what it cached, within the contract's bound."""
+    relay = TcpProxy(own_redis.port)
+    try:
+        a = instances(pg_database, redis_url=relay.url())
+        b = instances(pg_database, redis_url=own_redis.url)
+        within(10, lambda: redis_subscribers(own_redis.url, CHANNEL) == 2, every=0.1)
+        sign_up(a, "erin")
+        honoured_at_once(a, b, "erin")
+        tokens = log_in(a, "erin")
+        assert get(b, "/account/me", headers=bearer(tokens)).status_code == 200  # cached on B
+        relay.cut(hold=5)
+        log_out(a, tokens)  # committed; its publication times out
+        answered = time.perf_counter()
+        assert redis_subscribers(own_redis.url, CHANNEL) == 1  # B still listens, healthy
+        took = within(REACH, refused_on(b, tokens))
+        report("a log-out A could not publish, refused on B after", f"{took * 1000:.0f} ms")
+        assert time.perf_counter() - answered <= REACH + 0.2
+        assert refused_on(b, tokens)()
+    finally:
+        relay.close()
+
+
+@pytest.mark.redis
+def test_the_number_reader_of_b_terminated(pg_database, own_redis, instances):  # type: ignore[no-untyped-def]
+    """B's connection that reads the change numbers is terminated: B reconnects its feed at
+    once, and log-outs reach it again."""
+    a = instances(pg_database, redis_url=own_redis.url)
+    of_a = set(asyncio.run(listener_pids(pg_database, AUDITOR_NAME)))
+    b = instances(pg_database, redis_url=own_redis.url)
+    (old,) = set(asyncio.run(listener_pids(pg_database, AUDITOR_NAME))) - of_a
+    sign_up(a, "frank")
+    honoured_at_once(a, b, "frank")
+    terminate_backend(old)
+    terminated = time.monotonic()
+
+    def reconnected() -> bool:
+        return len(set(asyncio.run(listener_pids(pg_database, AUDITOR_NAME))) - of_a) == 1
+
+    within(10, reconnected, every=0.02)
+    report("number reader terminated -> a new one", f"{time.monotonic() - terminated:.2f}s")
+    assert old not in asyncio.run(listener_pids(pg_database, AUDITOR_NAME))
+    assert time.monotonic() - terminated < 1.5
+    honoured_at_once(a, b, "frank")
+    assert readiness(b)[0] == 200
 
 
 # --- 2. The listening connection of B terminated --------------------------------------------
