@@ -171,7 +171,11 @@ def _seed(
 def _measure(
     result: ConfigResult, b: scenarios.Bench, scenario: scenarios.Scenario, opts: Options
 ) -> None:
-    """Measure `scenario`, right after its baseline (the machine's load drifts over minutes)."""
+    """Measure `scenario`, right after its baseline (the machine's load drifts over minutes),
+    both once the servers are idle: a hash-bound limit measured while the server still hashes
+    for the run before would be too low, and its scenario's ratio too high."""
+    for server in (b.authgate, b.bare):
+        server.wait_idle()
     base = None
     if scenario.baseline == "bare":
         bare = _run(result, b, scenarios.BARE, opts)

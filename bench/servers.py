@@ -13,6 +13,8 @@ from bench.tools import REPO
 
 STARTED = "Application startup complete"
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+IDLE_WINDOW = 0.2  # seconds
+IDLE_SHARE = 0.1  # of one core: two clock ticks in a window at 100 Hz
 
 
 def free_port() -> int:
@@ -68,6 +70,20 @@ class Server:
         assert self.process is not None
         pids = {self.process.pid, *self.worker_pids()}
         return sum(_cpu_ticks(pid) for pid in pids) / CLOCK_TICKS
+
+    def wait_idle(self, timeout: float = 10.0) -> float:
+        """Wait until the server has finished what a run left it (a log-in run leaves the
+        hashes of requests whose clients are gone, a quarter second of both cores): under
+        IDLE_SHARE of a core over IDLE_WINDOW. The seconds waited."""
+        started = time.monotonic()
+        before = self.cpu_seconds()
+        while time.monotonic() - started < timeout:
+            time.sleep(IDLE_WINDOW)
+            now = self.cpu_seconds()
+            if now - before <= IDLE_WINDOW * IDLE_SHARE:
+                break
+            before = now
+        return time.monotonic() - started
 
     def rss_mib(self) -> list[float]:
         """Resident memory (VmRSS) of each worker, in MiB, read from /proc."""
