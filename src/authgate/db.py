@@ -170,7 +170,9 @@ class Database:
         return done.result
 
     async def read(self, work: Work[T]) -> T:
-        """Run `work(connection)` in one read-only (on SQLite: deferred) transaction."""
+        """Run `work(connection)`, which only reads: on SQLite in one deferred transaction (one
+        snapshot); on PostgreSQL in autocommit (a snapshot per statement, as in a transaction
+        at READ COMMITTED)."""
         try:
             if self._sqlite is not None:
                 return await self._sqlite.run(work, readonly=True)
@@ -180,8 +182,12 @@ class Database:
             raise
 
     async def _on_postgres(self, work: Work[T], mode: str) -> T:
-        """`work` on a pooled connection: in a transaction (`write`), as it comes (`read`,
-        rolled back at the end), or in autocommit (`alone`: one statement, its own transaction).
+        """`work` on a pooled connection: in a transaction (`write`), or in autocommit (`read`,
+        and `alone`: one statement, its own transaction).
+
+        A read needs no transaction: at PostgreSQL's READ COMMITTED every statement takes its
+        own snapshot, in a transaction or not, so BEGIN and ROLLBACK would only add two round
+        trips (each an event-loop wake-up) to every read.
         """
         assert self._engine is not None
         async with self._engine.connect() as connection:
@@ -189,8 +195,7 @@ class Database:
                 if mode == "write":
                     async with connection.begin():
                         return await connection.run_sync(work)
-                if mode == "alone":
-                    connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
+                connection = await connection.execution_options(isolation_level="AUTOCOMMIT")
                 return await connection.run_sync(work)
             except self._engine.dialect.loaded_dbapi.Error as exc:
                 # Raised by a Prepared statement on the driver's cursor, past SQLAlchemy, which
