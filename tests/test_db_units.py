@@ -13,9 +13,10 @@ from sqlalchemy import DateTime, bindparam, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from authgate.accounts.models import User
+from authgate.changes import announce, user_changed
 from authgate.db import UTCDateTime
 from authgate.sessions.models import LoginSession
-from authgate.units import Prepared
+from authgate.units import Prepared, after_commit
 from tests.bearer import create_account, set_user_flags, token_login
 from tests.helpers import execute
 
@@ -89,6 +90,25 @@ async def test_a_unit_that_raises_is_rolled_back(app: FastAPI) -> None:
     with pytest.raises(LookupError):
         await db.write(work)
     assert await db.read(lambda connection: BY_ID.run(connection, {"k": values["id"]})) == []
+
+
+async def test_a_committed_change_is_published_even_when_an_after_commit_step_fails(
+    app: FastAPI,
+) -> None:
+    """Other processes must hear of a committed change whatever happens to its log line."""
+    db, user_id = app.state.db, await make_user(app)
+    position = db.feed.position()
+
+    def broken_log_line() -> None:
+        raise OSError("the log is gone")
+
+    def work(connection) -> None:  # type: ignore[no-untyped-def]
+        announce(connection, user_changed(user_id))
+        after_commit(connection, broken_log_line)
+
+    with pytest.raises(OSError):
+        await db.write(work)
+    assert db.feed.read(position)[1] == [user_changed(user_id)]
 
 
 async def test_a_refused_refresh_does_not_spend_the_token(

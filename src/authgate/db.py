@@ -163,10 +163,10 @@ class Database:
         except Exception as exc:
             _raise_unavailable(exc)
             raise
+        if done.changes:  # first: what other processes must hear never waits on a log line
+            await self.feed.publish(done.changes, done.number)
         for callback in done.callbacks:
             callback()
-        if done.changes:
-            await self.feed.publish(done.changes, done.number)
         return done.result
 
     async def read(self, work: Work[T]) -> T:
