@@ -157,8 +157,9 @@ class Database:
             if self._sqlite is not None:
                 done = await self._sqlite.run(self._collecting(work), readonly=False)
             else:
-                mode = "alone" if single_statement else "write"
-                done = await self._on_postgres(self._collecting(work), mode)
+                done = await self._on_postgres(
+                    self._collecting(work), transaction=not single_statement
+                )
                 assert not (single_statement and done.changes), "a lone statement announces nothing"
         except Exception as exc:
             _raise_unavailable(exc)
@@ -176,14 +177,14 @@ class Database:
         try:
             if self._sqlite is not None:
                 return await self._sqlite.run(work, readonly=True)
-            return await self._on_postgres(work, "read")
+            return await self._on_postgres(work, transaction=False)
         except Exception as exc:
             _raise_unavailable(exc)
             raise
 
-    async def _on_postgres(self, work: Work[T], mode: str) -> T:
-        """`work` on a pooled connection: in a transaction (`write`), or in autocommit (`read`,
-        and `alone`: one statement, its own transaction).
+    async def _on_postgres(self, work: Work[T], *, transaction: bool) -> T:
+        """`work` on a pooled connection: in a transaction, or in autocommit (a read, or a
+        write of one statement, which is then its own transaction).
 
         A read needs no transaction: at PostgreSQL's READ COMMITTED every statement takes its
         own snapshot, in a transaction or not, so BEGIN and ROLLBACK would only add two round
@@ -192,7 +193,7 @@ class Database:
         assert self._engine is not None
         async with self._engine.connect() as connection:
             try:
-                if mode == "write":
+                if transaction:
                     async with connection.begin():
                         return await connection.run_sync(work)
                 connection = await connection.execution_options(isolation_level="AUTOCOMMIT")

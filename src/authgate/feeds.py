@@ -119,7 +119,6 @@ class ListeningFeed:
 
     def within(self, connection: Connection, changes: Sequence[Change]) -> int | None:
         """Called inside the unit of work that made `changes`, before its commit."""
-        return None
 
     async def publish(self, changes: Sequence[Change], number: int | None = None) -> None:
         self._log.add(changes)
@@ -194,7 +193,6 @@ class PostgresFeed(ListeningFeed):
             text("SELECT pg_notify(:channel, :payload)"),
             {"channel": CHANNEL, "payload": encode(changes)},
         )
-        return None
 
     async def _listen(self, connected: asyncio.Event) -> None:
         connection = await asyncpg.connect(

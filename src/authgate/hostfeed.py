@@ -61,7 +61,6 @@ class HostFeed:
 
     def within(self, connection: Connection, changes: Sequence[Change]) -> None:
         """Nothing to do before the commit: `publish` writes the log after it."""
-        return None
 
     async def start(self) -> None:
         """Nothing to start: the file is read on demand."""

@@ -49,9 +49,8 @@ class NumberAudit:
         """After (re)subscribing, whose gap covers every change committed before it. A change
         numbered before this reading but committed after the subscription, and never told, is
         covered by one more gap, GRACE later."""
-        self._checked, self._again_at = last, now + GRACE
-        self._early.clear()
-        self._unheard.clear()
+        self._forget(last)
+        self._again_at = now + GRACE
 
     def heard(self, number: int) -> None:
         if self._checked is None or number > self._checked:
@@ -66,7 +65,7 @@ class NumberAudit:
         if gap:
             self._again_at = None
         if not 0 <= last - self._checked <= MAX_UNHEARD or len(self._early) > MAX_UNHEARD:
-            self.restart(last, now)  # the sequence was reset, or too much to track
+            self._forget(last)  # the sequence was reset, or too much to track
             self._again_at = None
             return True
         for number in range(self._checked + 1, last + 1):
@@ -74,7 +73,7 @@ class NumberAudit:
                 self._early.discard(number)
             else:
                 self._unheard[number] = now
-        self._checked = max(self._checked, last)
+        self._checked = last  # never below it: checked above
         late = [number for number, seen in self._unheard.items() if now - seen >= GRACE]
         for number in late:
             del self._unheard[number]
@@ -82,6 +81,11 @@ class NumberAudit:
             self._unheard.clear()
             return True
         return gap or bool(late)
+
+    def _forget(self, last: int) -> None:
+        self._checked = last
+        self._early.clear()
+        self._unheard.clear()
 
 
 class RedisFeed(ListeningFeed):

@@ -191,6 +191,17 @@ def test_redis_stopped_and_restarted(pg_database, own_redis, instances):  # type
         assert response.status_code == 429, response.text
 
 
+def cached_on_b(a: Server, b: Server, redis_url: str, username: str) -> dict[str, str]:
+    """Both instances subscribed, a first log-out seen to reach B, then a session of
+    `username` logged in on A and cached on B: its tokens."""
+    within(10, lambda: redis_subscribers(redis_url, CHANNEL) == 2, every=0.1)
+    sign_up(a, username)
+    honoured_at_once(a, b, username)
+    tokens = log_in(a, username)
+    assert get(b, "/account/me", headers=bearer(tokens)).status_code == 200  # cached on B
+    return tokens
+
+
 @pytest.mark.redis
 def test_a_blip_on_the_redis_connection_of_b(pg_database, own_redis, instances):  # type: ignore[no-untyped-def]
     """B reaches Redis through a relay that drops its connections and is slow to let B back
@@ -200,11 +211,7 @@ def test_a_blip_on_the_redis_connection_of_b(pg_database, own_redis, instances):
     try:
         a = instances(pg_database, redis_url=own_redis.url)
         b = instances(pg_database, redis_url=relay.url())
-        within(10, lambda: redis_subscribers(own_redis.url, CHANNEL) == 2, every=0.1)
-        sign_up(a, "alice")
-        honoured_at_once(a, b, "alice")
-        tokens = log_in(a, "alice")
-        assert get(b, "/account/me", headers=bearer(tokens)).status_code == 200  # cached on B
+        tokens = cached_on_b(a, b, own_redis.url, "alice")
         relay.cut(hold=0.3)
         log_out(a, tokens)  # published while B is not subscribed
         assert redis_subscribers(own_redis.url, CHANNEL) == 1
@@ -226,11 +233,7 @@ def test_a_change_that_a_could_not_publish(pg_database, own_redis, instances):  
     try:
         a = instances(pg_database, redis_url=relay.url())
         b = instances(pg_database, redis_url=own_redis.url)
-        within(10, lambda: redis_subscribers(own_redis.url, CHANNEL) == 2, every=0.1)
-        sign_up(a, "erin")
-        honoured_at_once(a, b, "erin")
-        tokens = log_in(a, "erin")
-        assert get(b, "/account/me", headers=bearer(tokens)).status_code == 200  # cached on B
+        tokens = cached_on_b(a, b, own_redis.url, "erin")
         relay.cut(hold=5)
         log_out(a, tokens)  # committed; its publication times out
         answered = time.perf_counter()

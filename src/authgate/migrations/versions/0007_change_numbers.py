@@ -15,7 +15,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 # PostgreSQL only: several hosts share changes through Redis only on PostgreSQL (see
-# authgate.feeds.RedisFeed); one host's SQLite has its own feed.
+# authgate.redisfeed); one host's SQLite has its own feed.
 SEQUENCE = "authgate_change_seq"
 
 
