@@ -1,10 +1,18 @@
 """The change feed of one host: a log in a memory-mapped file that every process reads.
 
-`<data_dir>/changes` holds a counter of the changes ever published and a ring of the last
-`RING` of them. Publishing appends under a file lock; reading compares the counter with the
+`<data_dir>/changes-2` holds a counter of the records ever written and a ring of the last
+`RING` of them. Writing appends under a file lock; reading compares the counter with the
 reader's position (one memory load: free on every request) and, when it moved, reads the new
 records. A reader that fell more than `RING` behind, or finds a record overwritten while it
 read, is told that it missed some (`None`), and drops everything it cached.
+
+A unit's changes are written twice. Inside the unit, before its commit (`within`), as pending
+records, which readers do not act on but note; after the commit (`publish`), as done records,
+each naming its pending one: these are the changes that readers act on. A process killed
+between its commit and `publish` leaves pending records that nothing settles: the first process
+to read one `GRACE` seconds after it was written writes a gap for it, and every reader drops
+everything once. (A unit that rolls back after `within` costs the same false gap, never a
+stale answer.)
 
 Only processes that share the data folder see this feed: several hosts need another feed.
 """
@@ -13,6 +21,8 @@ import fcntl
 import mmap
 import os
 import struct
+import threading
+import time
 import uuid
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,17 +31,21 @@ from sqlalchemy import Connection
 
 from authgate.changes import Change, Topic
 
-FILE = "changes"
+FILE = "changes-2"  # "changes" held records of another layout
 RING = 8192
-HEADER = struct.Struct("<Q")  # changes published so far
-RECORD = struct.Struct("<QB7x16s")  # tag (its index + 1), topic, key
+GRACE = 0.25  # seconds a pending record may wait for its commit to be published
+HEADER = struct.Struct("<Q")  # records written so far
+# tag (the record's index + 1), kind, topic, and: the writing time in ns (pending), the
+# tag of the pending record it settles (done, gap); then the key.
+RECORD = struct.Struct("<QBB6xQ16s")
+PENDING, DONE, GAP = 1, 2, 3
 SIZE = HEADER.size + RING * RECORD.size
 
 
 class HostFeed:
-    """A `ChangeFeed` for the processes of one host, through `<data_dir>/changes`."""
+    """A `ChangeFeed` for the processes of one host, through `<data_dir>/changes-2`."""
 
-    healthy = True  # the file is always there: nothing can be missed but by falling behind
+    healthy = True  # the file is always there: a lost change shows up as a gap (see above)
 
     def __init__(self, data_dir: Path) -> None:
         data_dir.mkdir(parents=True, exist_ok=True)
@@ -41,26 +55,39 @@ class HostFeed:
                 if os.fstat(self._fd).st_size < SIZE:
                     os.ftruncate(self._fd, SIZE)
         self._map = mmap.mmap(self._fd, SIZE)
+        # The file lock keeps other processes out; this one, this process's other thread
+        # (`within` runs on the database's writer thread): a flock is the open file's, not a
+        # thread's.
+        self._appending = threading.Lock()
+        # This process's audit of pending records: read up to here, and those not settled yet
+        # (their tag and when they were written).
+        self._audited = self.position()
+        self._unsettled: dict[int, int] = {}
 
     def position(self) -> int:
         return HEADER.unpack_from(self._map, 0)[0]
 
     def read(self, position: int) -> tuple[int, list[Change] | None]:
         count = HEADER.unpack_from(self._map, 0)[0]
+        if count != self._audited or self._unsettled:
+            count = self._audit(count)
         if count == position:
             return position, []
         if not 0 <= count - position <= RING:
             return count, None
         changes = []
         for index in range(position, count):
-            tag, topic, key = RECORD.unpack_from(self._map, _offset(index))
-            if tag != index + 1:  # overwritten by a writer that lapped us while we read
+            tag, kind, topic, _, key = RECORD.unpack_from(self._map, _offset(index))
+            if tag != index + 1 or kind == GAP:  # lapped by a writer while we read, or a gap
                 return count, None
-            changes.append(_decode(topic, key))
+            if kind == DONE:
+                changes.append(_decode(topic, key))
         return count, changes
 
-    def within(self, connection: Connection, changes: Sequence[Change]) -> None:
-        """Nothing to do before the commit: `publish` writes the log after it."""
+    def within(self, connection: Connection, changes: Sequence[Change]) -> int:
+        """Write `changes` as pending; the tag of the first, which `publish` settles."""
+        written = time.time_ns()  # CLOCK_REALTIME: the same clock in every process of a host
+        return self._append([(PENDING, change, written) for change in changes])
 
     async def start(self) -> None:
         """Nothing to start: the file is read on demand."""
@@ -69,20 +96,56 @@ class HostFeed:
         """Nothing to stop."""
 
     async def publish(self, changes: Sequence[Change], number: int | None = None) -> None:
-        if not changes:
-            return
-        with _Locked(self._fd):
-            count = HEADER.unpack_from(self._map, 0)[0]
-            for change in changes:
-                RECORD.pack_into(
-                    self._map, _offset(count), count + 1, change.topic, _encode(change)
-                )
-                count += 1
-            HEADER.pack_into(self._map, 0, count)  # last: readers see whole records only
+        if changes:
+            self._append(
+                [
+                    (DONE, change, 0 if number is None else number + i)
+                    for i, change in enumerate(changes)
+                ]
+            )
 
     def close(self) -> None:
         self._map.close()
         os.close(self._fd)
+
+    def _append(self, records: list[tuple[int, Change | None, int]]) -> int:
+        with self._appending, _Locked(self._fd):
+            first = count = HEADER.unpack_from(self._map, 0)[0]
+            for kind, change, extra in records:
+                topic, key = (0, bytes(16)) if change is None else (change.topic, _encode(change))
+                RECORD.pack_into(self._map, _offset(count), count + 1, kind, topic, extra, key)
+                count += 1
+            HEADER.pack_into(self._map, 0, count)  # last: readers see whole records only
+        return first + 1
+
+    def _audit(self, count: int) -> int:
+        """Note the pending records written since the last audit and settle those published;
+        write a gap when one waited `GRACE` unsettled. The counter, which a gap moves."""
+        self._scan(count)
+        if self._unsettled:
+            overdue = time.time_ns() - int(GRACE * 1e9)
+            late = [tag for tag, written in self._unsettled.items() if written <= overdue]
+            if late:
+                for tag in late:
+                    del self._unsettled[tag]
+                self._append([(GAP, None, tag) for tag in late])
+                count = HEADER.unpack_from(self._map, 0)[0]
+                self._scan(count)  # what others wrote meanwhile, the gap included
+        return count
+
+    def _scan(self, count: int) -> None:
+        # Lapped (more than a ring behind, or overwritten while read): the readers get a gap;
+        # what is still unsettled stays so, and makes one more gap once overdue.
+        if 0 <= count - self._audited <= RING:
+            for index in range(self._audited, count):
+                tag, kind, _, extra, _ = RECORD.unpack_from(self._map, _offset(index))
+                if tag != index + 1:
+                    break
+                if kind == PENDING:
+                    self._unsettled[tag] = extra
+                else:  # done, or a gap that another process wrote for it
+                    self._unsettled.pop(extra, None)
+        self._audited = count
 
 
 def _offset(index: int) -> int:

@@ -1,5 +1,10 @@
-"""The memory-mapped change feed of one host: order, keys, gaps, and several processes."""
+"""The memory-mapped change feed of one host: order, keys, gaps, several processes, and the
+changes of a process killed between its commit and its publication."""
 
+import signal
+import subprocess
+import sys
+import time
 import uuid
 
 import pytest
@@ -11,7 +16,7 @@ from authgate.changes import (
     session_ended,
     user_changed,
 )
-from authgate.hostfeed import RING, HostFeed
+from authgate.hostfeed import GRACE, RING, HostFeed
 
 
 @pytest.fixture
@@ -70,3 +75,64 @@ async def test_negative_and_large_user_ids_survive(feed):
     start = feed.position()
     await feed.publish([user_changed(2**63 - 1), user_changed(-1)])
     assert feed.read(start)[1] == [user_changed(2**63 - 1), user_changed(-1)]
+
+
+async def test_a_change_is_pending_from_before_its_commit_until_published(feed, tmp_path):
+    other = HostFeed(tmp_path)
+    try:
+        listening = Subscription(other)
+        sid = uuid.uuid4()
+        number = feed.within(None, [session_ended(sid), user_changed(3)])  # type: ignore[arg-type]
+        assert listening.poll() == []  # noted, not acted on: it may yet roll back
+        await feed.publish([session_ended(sid), user_changed(3)], number)
+        assert listening.poll() == [session_ended(sid), user_changed(3)]
+        time.sleep(GRACE + 0.05)
+        assert listening.poll() == []  # settled: no gap
+    finally:
+        other.close()
+
+
+async def test_a_pending_change_never_published_becomes_one_gap(feed, tmp_path):
+    other = HostFeed(tmp_path)
+    try:
+        listening = Subscription(other)
+        feed.within(None, [user_changed(5)])  # type: ignore[arg-type]
+        assert listening.poll() == []  # within the grace: its commit may be on its way
+        time.sleep(GRACE + 0.05)
+        assert listening.poll() is None  # committed, maybe, and never told: drop everything
+        assert listening.poll() == []  # once
+        late = Subscription(feed)  # the writer's own readers hear the same gap
+        assert late.poll() == []
+    finally:
+        other.close()
+
+
+async def test_a_reader_that_comes_back_late_finds_the_gap_at_once(feed, tmp_path):
+    listening = Subscription(feed)
+    feed.within(None, [user_changed(6)])  # type: ignore[arg-type]
+    time.sleep(GRACE + 0.05)
+    # Its first look at the pending record is past the grace already: the gap is written now.
+    other = HostFeed(tmp_path)
+    try:
+        start = other.position()
+        assert other.read(start)[1] == []  # it started after the record: nothing to settle
+        assert listening.poll() is None
+    finally:
+        other.close()
+
+
+def test_a_process_killed_between_its_commit_and_its_publication(feed, tmp_path):
+    """A real process writes its pending record, is killed, and the reader finds the gap."""
+    listening = Subscription(feed)
+    code = (
+        "import os, signal, sys\n"
+        "from pathlib import Path\n"
+        "from authgate.changes import user_changed\n"
+        "from authgate.hostfeed import HostFeed\n"
+        "HostFeed(Path(sys.argv[1])).within(None, [user_changed(9)])\n"
+        "os.kill(os.getpid(), signal.SIGKILL)  # the commit done, the publication never\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(tmp_path)], timeout=60)
+    assert done.returncode == -signal.SIGKILL
+    time.sleep(GRACE + 0.05)
+    assert listening.poll() is None

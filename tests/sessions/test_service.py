@@ -1,6 +1,10 @@
 """The session service functions and the per-process session cache, on a real database."""
 
+import asyncio
 import hashlib
+import signal
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 
@@ -203,6 +207,70 @@ async def test_a_gap_in_the_feed_drops_everything(app, users, clock):
     # what it missed, so it forgets everything.
     await app.state.feed.publish([session_ended(uuid.uuid4()) for _ in range(RING + 1)])
     assert await store.by_id(session.id) is not cached
+
+
+# Another process of the host ends a session: it writes its pending record, waits until told
+# to go on, commits, and is killed before it can publish.
+KILLED_BEFORE_PUBLISHING = """
+import asyncio, os, signal, sys, uuid
+from datetime import datetime, timezone
+from pathlib import Path
+from authgate.db import Database
+from authgate.hostfeed import HostFeed
+from authgate.sessions.service import end_sessions
+
+async def main():
+    feed = HostFeed(Path(sys.argv[1]))
+    within = feed.within
+
+    def pending_then_wait(connection, changes):
+        number = within(connection, changes)
+        print("pending", flush=True)
+        sys.stdin.readline()
+        return number
+
+    async def killed(changes, number=None):
+        os.kill(os.getpid(), signal.SIGKILL)
+
+    feed.within, feed.publish = pending_then_wait, killed
+    db = Database(sys.argv[2], feed)
+    now = datetime.now(timezone.utc)
+    await db.write(lambda connection: end_sessions(connection, [uuid.UUID(sys.argv[3])], now))
+
+asyncio.run(main())
+"""
+
+
+async def test_a_log_out_whose_process_died_before_publishing_reaches_the_cache(
+    app, settings, users, clock
+):
+    """The store holds the session live; the other process ends it and dies before publishing;
+    the store drops it once the grace is over (before pending records, it answered "live" for
+    good)."""
+    from authgate.hostfeed import GRACE
+
+    store = app.state.sessions
+    session, _ = await open_one(app, users[0], clock)
+    await store.by_id(session.id)
+    argv = [str(settings.data_dir), settings.effective_database_url, str(session.id)]
+    other = subprocess.Popen(
+        [sys.executable, "-c", KILLED_BEFORE_PUBLISHING, *argv],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert other.stdout is not None and other.stdin is not None
+        assert other.stdout.readline() == "pending\n"
+        loaded = await store.by_id(session.id)
+        assert loaded is not None and loaded.ended_at is None  # not committed yet
+        assert await store.by_id(session.id) is loaded  # cached
+        other.stdin.write("go\n")
+        other.stdin.flush()
+        assert other.wait(timeout=60) == -signal.SIGKILL
+    finally:
+        other.kill()
+    assert (await stored(app, session.id)).ended_at is not None  # committed, never published
+    await asyncio.sleep(GRACE + 0.05)
+    assert (await store.by_id(session.id)).ended_at is not None
 
 
 async def test_a_load_overtaken_by_a_change_is_not_cached(app, users, clock):
