@@ -174,8 +174,7 @@ def _measure(
     """Measure `scenario`, right after its baseline (the machine's load drifts over minutes),
     both once the servers are idle: a hash-bound limit measured while the server still hashes
     for the run before would be too low, and its scenario's ratio too high."""
-    for server in (b.authgate, b.bare):
-        server.wait_idle()
+    _wait_idle(b)
     base = None
     if scenario.baseline == "bare":
         bare = _run(result, b, scenarios.BARE, opts)
@@ -202,6 +201,9 @@ def _run(
 ) -> wrk.Result:
     if opts.warmup:
         _check(result, scenario, scenarios.measure(b, scenario, opts.warmup)[1], "warm-up")
+        # What the warm-up left (a log-in warm-up: hashes for its dropped clients) would
+        # otherwise take the first quarter second of the run.
+        _wait_idle(b)
     loads, found = scenarios.measure(b, scenario, opts.seconds)
     _check(result, scenario, found, "run")
     rows = [(scenario.key, scenario.label)]
@@ -218,6 +220,11 @@ def _run(
             flush=True,
         )
     return found[0]
+
+
+def _wait_idle(b: scenarios.Bench) -> None:
+    for server in (b.authgate, b.bare):
+        server.wait_idle()
 
 
 def _cpu_text(cpu_us: float | None) -> str:
