@@ -20,7 +20,7 @@ from authgate.mfa.errors import MfaRequired
 from authgate.openapi import form_body, responses
 from authgate.routers.tokens import log_in, token_lifetimes
 from authgate.routing import LeanRoute
-from authgate.sessions import tokens
+from authgate.sessions import rotation, tokens
 from authgate.sessions.dependencies import event_context
 from authgate.sessions.schemas import (
     GRANT_TYPES,
@@ -85,7 +85,7 @@ async def _grant(request: Request) -> OAuth2Token:
         if not data.refresh_token:
             raise InvalidRequest()
         state = request.app.state
-        pair = await tokens.refresh_tokens(
+        pair = await rotation.refresh_tokens(
             state.db, state.tokens, data.refresh_token, token_lifetimes(state.settings),
             state.clock(), lambda: event_context(request),
         )  # fmt: skip

@@ -16,8 +16,8 @@ from authgate.openapi import GUARD_401, LOGIN_401, form_or_json, responses
 from authgate.routers.credentials import log_in_request
 from authgate.routing import LeanRoute
 from authgate.schemas import Message
+from authgate.sessions import rotation, tokens
 from authgate.sessions import service as sessions
-from authgate.sessions import tokens
 from authgate.sessions.dependencies import CurrentSession, EnrollingSession, event_context
 from authgate.sessions.schemas import (
     RefreshRequest,
@@ -106,7 +106,7 @@ async def refresh(request: Request) -> Response:
     data = await parse_body(request, RefreshRequest)
     state = request.app.state
     try:
-        pair = await tokens.refresh_tokens(
+        pair = await rotation.refresh_tokens(
             state.db, state.tokens, data.refresh, token_lifetimes(state.settings), state.clock(),
             lambda: event_context(request),
         )  # fmt: skip
@@ -131,7 +131,7 @@ async def verify(request: Request) -> Verified:
     data = await parse_body(request, VerifyRequest)
     state = request.app.state
     if tokens.is_refresh_shaped(data.token):
-        await tokens.check_refresh(state.db, data.token, state.clock())
+        await rotation.check_refresh(state.db, data.token, state.clock())
     else:
         await tokens.check_access(state.tokens, state.sessions, data.token, state.clock())
     return Verified()
