@@ -19,6 +19,9 @@ from typing import Protocol
 from sqlalchemy import Connection
 
 PENDING = "authgate.changes"
+# How long a change may go unpublished after its unit wrote it down (a pending record, a
+# number) before the feeds count it as lost and every cache drops everything.
+GRACE = 0.25  # seconds
 
 
 class Topic(enum.IntEnum):

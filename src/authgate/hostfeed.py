@@ -29,17 +29,17 @@ from pathlib import Path
 
 from sqlalchemy import Connection
 
-from authgate.changes import Change, Topic
+from authgate.changes import GRACE, Change, Topic
 
 FILE = "changes-2"  # "changes" held records of another layout
 RING = 8192
-GRACE = 0.25  # seconds a pending record may wait for its commit to be published
 HEADER = struct.Struct("<Q")  # records written so far
 # tag (the record's index + 1), kind, topic, and: the writing time in ns (pending), the
 # tag of the pending record it settles (done, gap); then the key.
 RECORD = struct.Struct("<QBB6xQ16s")
 PENDING, DONE, GAP = 1, 2, 3
 SIZE = HEADER.size + RING * RECORD.size
+GRACE_NS = int(GRACE * 1e9)
 
 
 class HostFeed:
@@ -123,7 +123,7 @@ class HostFeed:
         write a gap when one waited `GRACE` unsettled. The counter, which a gap moves."""
         self._scan(count)
         if self._unsettled:
-            overdue = time.time_ns() - int(GRACE * 1e9)
+            overdue = time.time_ns() - GRACE_NS
             late = [tag for tag, written in self._unsettled.items() if written <= overdue]
             if late:
                 for tag in late:

@@ -18,11 +18,10 @@ import asyncpg
 from redis import asyncio as aioredis
 from sqlalchemy import Connection, text
 
-from authgate.changes import Change
+from authgate.changes import GRACE, Change
 from authgate.feeds import CHANNEL, HEARTBEAT, STALE_AFTER, ListeningFeed, asyncpg_dsn, encode
 
 AUDITOR_NAME = "authgate-change-audit"  # the connection that reads the numbers
-GRACE = 0.25  # seconds a change number may go unheard after it was first seen issued
 MAX_UNHEARD = 100_000  # numbers tracked at most; past that, a gap
 NEXT_NUMBER = text("SELECT nextval('authgate_change_seq')")  # see migration 0007
 LAST_NUMBER = "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM authgate_change_seq"
