@@ -6,6 +6,7 @@ import statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from authgate.security.passwords import default_hash_threads
 from authgate.settings import Settings
 from bench import client, hashlimit, scenarios, seed, wrk
 from bench.databases import Target
@@ -180,7 +181,7 @@ def _measure(
         bare = _run(result, b, scenarios.BARE, opts)
         base = Baseline(bare.rps, bare.cpu_us)
     elif scenario.baseline == "hash":
-        limit = hashlimit.measure(result.argon2, os.cpu_count() or 1, opts.hash_seconds)
+        limit = hashlimit.measure(result.argon2, default_hash_threads(), opts.hash_seconds)
         base = Baseline(limit.per_second, limit.cpu_ms * 1000)
         result.hash_limit.append(base)
         print(

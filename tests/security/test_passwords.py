@@ -2,6 +2,7 @@
 
 import base64
 import hashlib
+import os
 import threading
 
 import bcrypt
@@ -11,6 +12,8 @@ from sqlalchemy import insert, select
 
 from authgate.accounts.models import User
 from authgate.accounts.policy import username_key
+from authgate.security.passwords import PasswordHasher, default_hash_threads
+from authgate.settings import Settings
 from tests.apps import running_app
 from tests.helpers import PASSWORD, execute, fetch, signup
 
@@ -181,3 +184,20 @@ async def test_hashing_and_verifying_run_off_the_event_loop(client, spy):
     assert [call[0] for call in spy] == ["hash", "verify"]
     loop_thread = threading.current_thread().name
     assert all(thread != loop_thread and thread.startswith("authgate-hash") for *_, thread in spy)
+
+
+def test_one_hashing_thread_per_usable_cpu_unless_set(tmp_path):
+    cpus = len(os.sched_getaffinity(0))
+    hasher = PasswordHasher(Settings(data_dir=tmp_path, hash_threads=None))
+    try:
+        assert hasher.threads == cpus == default_hash_threads()
+    finally:
+        hasher.close()
+    hasher = PasswordHasher(Settings(data_dir=tmp_path, hash_threads=3))
+    try:
+        assert hasher.threads == 3
+    finally:
+        hasher.close()
+    # Shared by the workers of one server, never below one each.
+    assert default_hash_threads(2) == max(1, cpus // 2)
+    assert default_hash_threads(cpus + 1) == 1

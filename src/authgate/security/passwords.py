@@ -10,6 +10,7 @@ import base64
 import contextlib
 import hashlib
 import hmac
+import logging
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -23,6 +24,7 @@ from authgate.settings import Settings
 
 BCRYPT_MAX_BYTES = 72
 HASH_THREAD_NICENESS = 10
+log = logging.getLogger("authgate.passwords")
 
 
 class LegacyBcryptHasher(BcryptHasher):
@@ -59,6 +61,17 @@ class DjangoPbkdf2Hasher:
         return True
 
 
+def default_hash_threads(workers: int = 1) -> int:
+    """One hashing thread per CPU this process may run on, shared by the `workers` processes
+    of one `authgate serve`: more hashing threads than CPUs only take turns, and each turn
+    evicts the other's Argon2 memory from the caches."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        cpus = os.cpu_count() or 1
+    return max(1, cpus // workers)
+
+
 def _lower_priority() -> None:
     # Not Linux, or not allowed: the thread runs at normal priority.
     with contextlib.suppress(AttributeError, OSError):
@@ -75,8 +88,8 @@ class PasswordHasher:
             parallelism=settings.argon2_parallelism,
         )
         self._hash = PasswordHash((argon2, LegacyBcryptHasher(), DjangoPbkdf2Hasher()))
-        threads = settings.hash_threads or os.cpu_count() or 1
-        self._pool = ThreadPoolExecutor(threads, "authgate-hash", initializer=_lower_priority)
+        self.threads = settings.hash_threads or default_hash_threads()
+        self._pool = ThreadPoolExecutor(self.threads, "authgate-hash", initializer=_lower_priority)
         self._dummy: str | None = None
 
     async def hash(self, password: str) -> str:
@@ -103,6 +116,7 @@ class PasswordHasher:
     async def warm_up(self) -> None:
         """Make the dummy hash at start-up, so the first unknown user costs no extra hash."""
         await self._dummy_hash()
+        log.info("password hashing threads: %d", self.threads)
 
     async def _dummy_hash(self) -> str:
         if self._dummy is None:
