@@ -18,17 +18,14 @@ from tests.helpers import PASSWORD, fetch
 from tests.mfa.helpers import code_at, enrol
 from tests.observability.test_logs import lines
 from tests.passkeys.authenticator import SoftAuthenticator, b64url
-from tests.passkeys.test_router import ORIGIN, RP_ID, passkey_login, register
+from tests.passkeys.helpers import ORIGIN, RP_ID, passkey_login, passkey_settings, register
 
 WRONG = "000000"
 
 
 @pytest.fixture
 def settings(make_settings):
-    return make_settings(
-        rate_limit_enabled=False, webauthn_rp_id=RP_ID, webauthn_origins=ORIGIN,
-        access_token_lifetime=3600,
-    )  # fmt: skip
+    return passkey_settings(make_settings)
 
 
 async def events(app: FastAPI, client: httpx.AsyncClient, headers: dict[str, str]) -> list[dict]:

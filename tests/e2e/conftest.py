@@ -3,14 +3,17 @@
 `serve(*args, env=...)` starts one (its data folder in a tmp dir), waits until `/health`
 answers, and returns a `Server` (tests/e2e/served.py); every process started is terminated,
 then killed, at teardown. `Server.worker_of(response)` tells which worker served a response.
+`chromium` is Debian's browser, headless, driven by Playwright, one per test module.
 """
 
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.e2e.cluster import instances, own_redis, pg_database  # noqa: F401 (fixtures)
+from tests.e2e.cors_rig import CHROMIUM, CHROMIUM_ARGS, require_chromium
 from tests.e2e.served import Server, start_server, stop_server
 
 
@@ -27,3 +30,16 @@ def serve(tmp_path: Path) -> Iterator[Callable[..., Server]]:
     yield start
     for server in started:
         stop_server(server)
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    require_chromium()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        browser = driver.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        yield browser
+        browser.close()

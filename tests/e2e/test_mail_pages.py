@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.e2e.cors_rig import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.e2e.cors_rig import require_chromium
 from tests.e2e.served import Server, free_port, start_server, stop_server
 from tests.helpers import PASSWORD
 from tests.mail.smtp import WAIT, Mail, SmtpServer
@@ -47,19 +47,6 @@ def server(tmp_path_factory: pytest.TempPathFactory, smtp: SmtpServer) -> Iterat
     finally:
         for each in started:
             stop_server(each)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 def _wait(smtp: SmtpServer, count: int) -> list[Mail]:

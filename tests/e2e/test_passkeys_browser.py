@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import TEST_SECRET
-from tests.e2e.cors_rig import CHROMIUM, CHROMIUM_ARGS, require_chromium
+from tests.e2e.cors_rig import require_chromium
 from tests.e2e.served import Server, start_server, stop_server
 from tests.helpers import PASSWORD
 
@@ -225,19 +225,6 @@ def front(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         finally:
             for each in started:
                 stop_server(each)
-
-
-@pytest.fixture(scope="module")
-def chromium() -> Iterator[Any]:
-    require_chromium()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as driver:
-        browser = driver.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.fixture

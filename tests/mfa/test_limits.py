@@ -7,7 +7,7 @@ from tests.bearer import bearer, create_account, serving, token_login
 from tests.helpers import PASSWORD
 from tests.mfa.helpers import code_at, enrol
 from tests.passkeys.authenticator import SoftAuthenticator
-from tests.passkeys.test_router import ORIGIN, RP_ID, passkey_login, register
+from tests.passkeys.helpers import ORIGIN, RP_ID, passkey_login, register
 
 
 @pytest.fixture

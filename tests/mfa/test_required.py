@@ -10,17 +10,14 @@ from tests.bearer import bearer, create_account, token_login
 from tests.helpers import PASSWORD, csrf_headers, signup
 from tests.mfa.helpers import code_at
 from tests.passkeys.authenticator import SoftAuthenticator
-from tests.passkeys.test_router import ORIGIN, RP_ID, register
+from tests.passkeys.helpers import ORIGIN, RP_ID, passkey_settings, register
 
 ENROL = "mfa_enrollment_required"
 
 
 @pytest.fixture
 def settings(make_settings):
-    return make_settings(
-        rate_limit_enabled=False, mfa_required=True, webauthn_rp_id=RP_ID,
-        webauthn_origins=ORIGIN, access_token_lifetime=3600,
-    )  # fmt: skip
+    return passkey_settings(make_settings, mfa_required=True)
 
 
 def claims(access: str) -> dict:

@@ -6,17 +6,14 @@ import pytest
 from tests.bearer import bearer, create_account, token_login
 from tests.helpers import csrf_headers, signup
 from tests.passkeys.authenticator import SoftAuthenticator, b64url
-from tests.passkeys.test_router import ORIGIN, RP_ID, register
+from tests.passkeys.helpers import ORIGIN, RP_ID, passkey_settings, register
 
 STALE = 301
 
 
 @pytest.fixture
 def settings(make_settings):
-    return make_settings(
-        rate_limit_enabled=False, webauthn_rp_id=RP_ID, webauthn_origins=ORIGIN,
-        access_token_lifetime=3600,
-    )  # fmt: skip
+    return passkey_settings(make_settings)
 
 
 def claims(access: str) -> dict:

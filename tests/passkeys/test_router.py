@@ -7,38 +7,18 @@ from tests.audit.helpers import stored
 from tests.bearer import bearer, create_account, set_user_flags, token_login
 from tests.helpers import csrf_headers
 from tests.passkeys.authenticator import SoftAuthenticator
-
-ORIGIN = "https://app.example.com"
-RP_ID = "example.com"
+from tests.passkeys.helpers import ORIGIN, RP_ID, passkey_login, passkey_settings, register
 
 
 @pytest.fixture
 def settings(make_settings):
-    return make_settings(
-        rate_limit_enabled=False, webauthn_rp_id=RP_ID, webauthn_origins=ORIGIN,
-        access_token_lifetime=3600,
-    )  # fmt: skip
+    return passkey_settings(make_settings)
 
 
 @pytest.fixture
 async def alice(client):
     await create_account(client)
     return bearer((await token_login(client))["access"])
-
-
-async def register(client, headers, authenticator, name="Laptop"):
-    options = (await client.post("/account/passkeys/register/options", headers=headers)).json()
-    credential = authenticator.create(options)
-    return await client.post(
-        "/account/passkeys/register", json={"credential": credential, "name": name},
-        headers=headers,
-    )  # fmt: skip
-
-
-async def passkey_login(client, authenticator, **extra):
-    options = (await client.post("/account/passkeys/login/options")).json()
-    credential = authenticator.get(options, RP_ID)
-    return await client.post("/account/passkeys/login", json={"credential": credential, **extra})
 
 
 async def test_register_list_and_log_in_with_tokens(client, alice):
