@@ -12,7 +12,15 @@ each naming its pending one: these are the changes that readers act on. A proces
 between its commit and `publish` leaves pending records that nothing settles: the first process
 to read one `GRACE` seconds after it was written writes a gap for it, and every reader drops
 everything once. (A unit that rolls back after `within` costs the same false gap, never a
-stale answer.)
+stale answer.) Times are `CLOCK_MONOTONIC`'s, one clock for every process of a host that never
+steps when the wall clock is set; a process that starts watches the pending records of the
+last ring too.
+
+Processes read while others write, with no lock: the counter and each record's tag are
+single aligned 8-byte words, written and read whole (`struct.pack_into` would zero a field and
+then write it byte by byte, and a reader could see any mix). A writer zeroes a record's tag,
+writes its fields, then writes the tag; a reader takes a record only if its tag reads the same
+before and after its fields.
 
 Only processes that share the data folder see this feed: several hosts need another feed.
 """
@@ -33,12 +41,13 @@ from authgate.changes import GRACE, Change, Topic
 
 FILE = "changes-2"  # "changes" held records of another layout
 RING = 8192
-HEADER = struct.Struct("<Q")  # records written so far
+WORD = 8  # the counter of records written so far, then the ring
 # tag (the record's index + 1), kind, topic, and: the writing time in ns (pending), the
 # tag of the pending record it settles (done, gap); then the key.
 RECORD = struct.Struct("<QBB6xQ16s")
+RECORD_WORDS = RECORD.size // WORD
 PENDING, DONE, GAP = 1, 2, 3
-SIZE = HEADER.size + RING * RECORD.size
+SIZE = WORD + RING * RECORD.size
 GRACE_NS = int(GRACE * 1e9)
 
 
@@ -55,20 +64,23 @@ class HostFeed:
                 if os.fstat(self._fd).st_size < SIZE:
                     os.ftruncate(self._fd, SIZE)
         self._map = mmap.mmap(self._fd, SIZE)
+        # Word 0 is the counter; a record's tag is the first word of its slot.
+        self._words = memoryview(self._map).cast("Q")
         # The file lock keeps other processes out; this one, this process's other thread
         # (`within` runs on the database's writer thread): a flock is the open file's, not a
         # thread's.
         self._appending = threading.Lock()
         # This process's audit of pending records: read up to here, and those not settled yet
-        # (their tag and when they were written).
-        self._audited = self.position()
+        # (their tag and when they were written). It starts a ring back: a record written
+        # just before this process started may be one whose writer died.
+        self._audited = max(0, self.position() - RING)
         self._unsettled: dict[int, int] = {}
 
     def position(self) -> int:
-        return HEADER.unpack_from(self._map, 0)[0]
+        return self._words[0]
 
     def read(self, position: int) -> tuple[int, list[Change] | None]:
-        count = HEADER.unpack_from(self._map, 0)[0]
+        count = self._words[0]
         if count != self._audited or self._unsettled:
             count = self._audit(count)
         if count == position:
@@ -77,16 +89,17 @@ class HostFeed:
             return count, None
         changes = []
         for index in range(position, count):
-            tag, kind, topic, _, key = RECORD.unpack_from(self._map, _offset(index))
-            if tag != index + 1 or kind == GAP:  # lapped by a writer while we read, or a gap
+            record = self._record(index)
+            if record is None or record[0] == GAP:  # lapped by a writer while read, or a gap
                 return count, None
+            kind, topic, _, key = record
             if kind == DONE:
                 changes.append(_decode(topic, key))
         return count, changes
 
     def within(self, connection: Connection, changes: Sequence[Change]) -> int:
         """Write `changes` as pending; the tag of the first, which `publish` settles."""
-        written = time.time_ns()  # CLOCK_REALTIME: the same clock in every process of a host
+        written = time.monotonic_ns()
         return self._append([(PENDING, change, written) for change in changes])
 
     async def start(self) -> None:
@@ -105,17 +118,32 @@ class HostFeed:
             )
 
     def close(self) -> None:
+        self._words.release()
         self._map.close()
         os.close(self._fd)
 
+    def _record(self, index: int) -> tuple[int, int, int, bytes] | None:
+        """Record `index`'s kind, topic, extra and key; None when its slot holds another
+        record, or was rewritten while read."""
+        tag = 1 + (index % RING) * RECORD_WORDS
+        if self._words[tag] != index + 1:
+            return None
+        _, kind, topic, extra, key = RECORD.unpack_from(self._map, _offset(index))
+        if self._words[tag] != index + 1:
+            return None
+        return kind, topic, extra, key
+
     def _append(self, records: list[tuple[int, Change | None, int]]) -> int:
         with self._appending, _Locked(self._fd):
-            first = count = HEADER.unpack_from(self._map, 0)[0]
+            first = count = self._words[0]
             for kind, change, extra in records:
                 topic, key = (0, bytes(16)) if change is None else (change.topic, _encode(change))
-                RECORD.pack_into(self._map, _offset(count), count + 1, kind, topic, extra, key)
+                tag = 1 + (count % RING) * RECORD_WORDS
+                self._words[tag] = 0  # first: a reader of the old record sees it go
+                RECORD.pack_into(self._map, _offset(count), 0, kind, topic, extra, key)
+                self._words[tag] = count + 1
                 count += 1
-            HEADER.pack_into(self._map, 0, count)  # last: readers see whole records only
+            self._words[0] = count  # last: readers see whole records only
         return first + 1
 
     def _audit(self, count: int) -> int:
@@ -123,13 +151,13 @@ class HostFeed:
         write a gap when one waited `GRACE` unsettled. The counter, which a gap moves."""
         self._scan(count)
         if self._unsettled:
-            overdue = time.time_ns() - GRACE_NS
+            overdue = time.monotonic_ns() - GRACE_NS
             late = [tag for tag, written in self._unsettled.items() if written <= overdue]
             if late:
-                for tag in late:
-                    del self._unsettled[tag]
+                # Still unsettled until the gap is written: if writing fails, the next read
+                # tries again rather than trusting the caches.
                 self._append([(GAP, None, tag) for tag in late])
-                count = HEADER.unpack_from(self._map, 0)[0]
+                count = self._words[0]
                 self._scan(count)  # what others wrote meanwhile, the gap included
         return count
 
@@ -138,18 +166,19 @@ class HostFeed:
         # what is still unsettled stays so, and makes one more gap once overdue.
         if 0 <= count - self._audited <= RING:
             for index in range(self._audited, count):
-                tag, kind, _, extra, _ = RECORD.unpack_from(self._map, _offset(index))
-                if tag != index + 1:
+                record = self._record(index)
+                if record is None:
                     break
+                kind, _, extra, _ = record
                 if kind == PENDING:
-                    self._unsettled[tag] = extra
+                    self._unsettled[index + 1] = extra
                 else:  # done, or a gap that another process wrote for it
                     self._unsettled.pop(extra, None)
         self._audited = count
 
 
 def _offset(index: int) -> int:
-    return HEADER.size + (index % RING) * RECORD.size
+    return WORD + (index % RING) * RECORD.size
 
 
 def _encode(change: Change) -> bytes:

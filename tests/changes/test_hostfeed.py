@@ -107,18 +107,80 @@ async def test_a_pending_change_never_published_becomes_one_gap(feed, tmp_path):
         other.close()
 
 
-async def test_a_reader_that_comes_back_late_finds_the_gap_at_once(feed, tmp_path):
+async def test_a_process_started_after_a_pending_record_still_watches_it(feed, tmp_path):
     listening = Subscription(feed)
     feed.within(None, [user_changed(6)])  # type: ignore[arg-type]
     time.sleep(GRACE + 0.05)
-    # Its first look at the pending record is past the grace already: the gap is written now.
+    # A worker that started after the record (its writer may have died since) looks a ring
+    # back: its first read is past the grace already, and writes the gap at once.
     other = HostFeed(tmp_path)
     try:
         start = other.position()
-        assert other.read(start)[1] == []  # it started after the record: nothing to settle
-        assert listening.poll() is None
+        assert other.read(start)[1] is None
+        assert listening.poll() is None  # every reader hears it
+        assert listening.poll() == []  # once
     finally:
         other.close()
+
+
+async def test_a_gap_that_could_not_be_written_is_tried_again(feed, tmp_path, monkeypatch):
+    other = HostFeed(tmp_path)
+    try:
+        listening = Subscription(other)
+        feed.within(None, [user_changed(7)])  # type: ignore[arg-type]
+        time.sleep(GRACE + 0.05)
+
+        def full_disk(records):  # type: ignore[no-untyped-def]
+            raise OSError("no space left on device")
+
+        monkeypatch.setattr(other, "_append", full_disk)
+        with pytest.raises(OSError):
+            listening.poll()
+        monkeypatch.undo()
+        assert listening.poll() is None  # not trusted meanwhile: the gap comes on the retry
+    finally:
+        other.close()
+
+
+async def test_setting_the_wall_clock_forward_makes_no_gap(feed, tmp_path, monkeypatch):
+    other = HostFeed(tmp_path)
+    try:
+        listening = Subscription(other)
+        number = feed.within(None, [user_changed(8)])  # type: ignore[arg-type]
+        now = time.time_ns()
+        monkeypatch.setattr(time, "time_ns", lambda: now + 3600 * 10**9)  # an hour ahead
+        assert listening.poll() == []  # its commit may still be on its way
+        await feed.publish([user_changed(8)], number)
+        assert listening.poll() == [user_changed(8)]
+    finally:
+        other.close()
+
+
+def test_the_counter_never_reads_torn_while_another_process_writes(feed, tmp_path):
+    """A reader takes no lock: it must never see the counter go back (or through zero) while
+    another process appends."""
+    code = (
+        "import sys, time\n"
+        "from pathlib import Path\n"
+        "from authgate.changes import user_changed\n"
+        "from authgate.hostfeed import DONE, HostFeed\n"
+        "feed = HostFeed(Path(sys.argv[1]))\n"
+        "end = time.monotonic() + 1.5\n"
+        "while time.monotonic() < end:\n"
+        "    feed._append([(DONE, user_changed(1), 0)])\n"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)])
+    try:
+        seen = last = feed.position()
+        reads = 0
+        while writer.poll() is None and reads < 50_000_000:
+            now = feed.position()
+            assert now >= last, f"the counter read {now} after {last}"
+            last, reads = now, reads + 1
+        assert writer.wait(timeout=60) == 0
+        assert last > seen  # it did write meanwhile
+    finally:
+        writer.kill()
 
 
 def test_a_process_killed_between_its_commit_and_its_publication(feed, tmp_path):
