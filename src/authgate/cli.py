@@ -77,11 +77,12 @@ def serve(
     settings = load_settings()
     configure_logging(settings.log_format, settings.log_level)
     settings = prepared_settings()
-    if workers > 1 and settings.hash_threads is None:
-        # The workers share the CPUs: one hashing thread per CPU in all. Two workers with two
-        # threads each did log-ins at 0.75-0.79x the hash-bound limit, with one each 0.87-0.93x.
-        os.environ["AUTHGATE_HASH_THREADS"] = str(default_hash_threads(workers))
     if workers > 1:
+        if settings.hash_threads is None:
+            # The workers share the CPUs: one hashing thread per CPU in all. Two workers with
+            # two threads each did log-ins at 0.75-0.79x the hash-bound limit, one each
+            # 0.87-0.93x.
+            os.environ["AUTHGATE_HASH_THREADS"] = str(default_hash_threads(workers))
         # Read by prometheus-client in each worker, a fresh process that imports it anew:
         # every worker counts in the one folder, and a scrape of any sums them all. (One
         # worker is this process, which counts in its own memory.)

@@ -45,7 +45,6 @@ WORD = 8  # the counter of records written so far, then the ring
 # tag (the record's index + 1), kind, topic, and: the writing time in ns (pending), the
 # tag of the pending record it settles (done, gap); then the key.
 RECORD = struct.Struct("<QBB6xQ16s")
-RECORD_WORDS = RECORD.size // WORD
 PENDING, DONE, GAP = 1, 2, 3
 SIZE = WORD + RING * RECORD.size
 GRACE_NS = int(GRACE * 1e9)
@@ -64,7 +63,8 @@ class HostFeed:
                 if os.fstat(self._fd).st_size < SIZE:
                     os.ftruncate(self._fd, SIZE)
         self._map = mmap.mmap(self._fd, SIZE)
-        # Word 0 is the counter; a record's tag is the first word of its slot.
+        # Word 0 is the counter; a record's tag is the first word of its slot (RECORD.size is
+        # a multiple of WORD, so every slot starts on a word).
         self._words = memoryview(self._map).cast("Q")
         # The file lock keeps other processes out; this one, this process's other thread
         # (`within` runs on the database's writer thread): a flock is the open file's, not a
@@ -125,7 +125,7 @@ class HostFeed:
     def _record(self, index: int) -> tuple[int, int, int, bytes] | None:
         """Record `index`'s kind, topic, extra and key; None when its slot holds another
         record, or was rewritten while read."""
-        tag = 1 + (index % RING) * RECORD_WORDS
+        tag = _offset(index) // WORD
         if self._words[tag] != index + 1:
             return None
         _, kind, topic, extra, key = RECORD.unpack_from(self._map, _offset(index))
@@ -138,7 +138,7 @@ class HostFeed:
             first = count = self._words[0]
             for kind, change, extra in records:
                 topic, key = (0, bytes(16)) if change is None else (change.topic, _encode(change))
-                tag = 1 + (count % RING) * RECORD_WORDS
+                tag = _offset(count) // WORD
                 self._words[tag] = 0  # first: a reader of the old record sees it go
                 RECORD.pack_into(self._map, _offset(count), 0, kind, topic, extra, key)
                 self._words[tag] = count + 1

@@ -26,6 +26,14 @@ def feed(tmp_path):
     opened.close()
 
 
+@pytest.fixture
+def neighbour(feed, tmp_path):
+    """The same folder opened again, as another process of the host opens it."""
+    opened = HostFeed(tmp_path)
+    yield opened
+    opened.close()
+
+
 async def test_changes_come_back_in_order_with_their_keys(feed):
     sid = uuid.uuid4()
     start = feed.position()
@@ -36,16 +44,12 @@ async def test_changes_come_back_in_order_with_their_keys(feed):
     assert feed.read(position) == (position, [])
 
 
-async def test_another_process_on_the_same_folder_hears_them(feed, tmp_path):
-    other = HostFeed(tmp_path)
-    try:
-        listening = Subscription(other)
-        assert listening.poll() == []
-        await feed.publish([user_changed(7)])
-        assert listening.poll() == [user_changed(7)]
-        assert listening.poll() == []
-    finally:
-        other.close()
+async def test_another_process_on_the_same_folder_hears_them(feed, neighbour):
+    listening = Subscription(neighbour)
+    assert listening.poll() == []
+    await feed.publish([user_changed(7)])
+    assert listening.poll() == [user_changed(7)]
+    assert listening.poll() == []
 
 
 async def test_a_reader_that_fell_a_ring_behind_is_told_it_missed_some(feed):
@@ -77,34 +81,26 @@ async def test_negative_and_large_user_ids_survive(feed):
     assert feed.read(start)[1] == [user_changed(2**63 - 1), user_changed(-1)]
 
 
-async def test_a_change_is_pending_from_before_its_commit_until_published(feed, tmp_path):
-    other = HostFeed(tmp_path)
-    try:
-        listening = Subscription(other)
-        sid = uuid.uuid4()
-        number = feed.within(None, [session_ended(sid), user_changed(3)])  # type: ignore[arg-type]
-        assert listening.poll() == []  # noted, not acted on: it may yet roll back
-        await feed.publish([session_ended(sid), user_changed(3)], number)
-        assert listening.poll() == [session_ended(sid), user_changed(3)]
-        time.sleep(GRACE + 0.05)
-        assert listening.poll() == []  # settled: no gap
-    finally:
-        other.close()
+async def test_a_change_is_pending_from_before_its_commit_until_published(feed, neighbour):
+    listening = Subscription(neighbour)
+    sid = uuid.uuid4()
+    number = feed.within(None, [session_ended(sid), user_changed(3)])  # type: ignore[arg-type]
+    assert listening.poll() == []  # noted, not acted on: it may yet roll back
+    await feed.publish([session_ended(sid), user_changed(3)], number)
+    assert listening.poll() == [session_ended(sid), user_changed(3)]
+    time.sleep(GRACE + 0.05)
+    assert listening.poll() == []  # settled: no gap
 
 
-async def test_a_pending_change_never_published_becomes_one_gap(feed, tmp_path):
-    other = HostFeed(tmp_path)
-    try:
-        listening = Subscription(other)
-        feed.within(None, [user_changed(5)])  # type: ignore[arg-type]
-        assert listening.poll() == []  # within the grace: its commit may be on its way
-        time.sleep(GRACE + 0.05)
-        assert listening.poll() is None  # committed, maybe, and never told: drop everything
-        assert listening.poll() == []  # once
-        late = Subscription(feed)  # the writer's own readers hear the same gap
-        assert late.poll() == []
-    finally:
-        other.close()
+async def test_a_pending_change_never_published_becomes_one_gap(feed, neighbour):
+    listening = Subscription(neighbour)
+    feed.within(None, [user_changed(5)])  # type: ignore[arg-type]
+    assert listening.poll() == []  # within the grace: its commit may be on its way
+    time.sleep(GRACE + 0.05)
+    assert listening.poll() is None  # committed, maybe, and never told: drop everything
+    assert listening.poll() == []  # once
+    late = Subscription(feed)  # the writer's own readers hear the same gap
+    assert late.poll() == []
 
 
 async def test_a_process_started_after_a_pending_record_still_watches_it(feed, tmp_path):
@@ -123,37 +119,29 @@ async def test_a_process_started_after_a_pending_record_still_watches_it(feed, t
         other.close()
 
 
-async def test_a_gap_that_could_not_be_written_is_tried_again(feed, tmp_path, monkeypatch):
-    other = HostFeed(tmp_path)
-    try:
-        listening = Subscription(other)
-        feed.within(None, [user_changed(7)])  # type: ignore[arg-type]
-        time.sleep(GRACE + 0.05)
+async def test_a_gap_that_could_not_be_written_is_tried_again(feed, neighbour, monkeypatch):
+    listening = Subscription(neighbour)
+    feed.within(None, [user_changed(7)])  # type: ignore[arg-type]
+    time.sleep(GRACE + 0.05)
 
-        def full_disk(records):  # type: ignore[no-untyped-def]
-            raise OSError("no space left on device")
+    def full_disk(records):  # type: ignore[no-untyped-def]
+        raise OSError("no space left on device")
 
-        monkeypatch.setattr(other, "_append", full_disk)
-        with pytest.raises(OSError):
-            listening.poll()
-        monkeypatch.undo()
-        assert listening.poll() is None  # not trusted meanwhile: the gap comes on the retry
-    finally:
-        other.close()
+    monkeypatch.setattr(neighbour, "_append", full_disk)
+    with pytest.raises(OSError):
+        listening.poll()
+    monkeypatch.undo()
+    assert listening.poll() is None  # not trusted meanwhile: the gap comes on the retry
 
 
-async def test_setting_the_wall_clock_forward_makes_no_gap(feed, tmp_path, monkeypatch):
-    other = HostFeed(tmp_path)
-    try:
-        listening = Subscription(other)
-        number = feed.within(None, [user_changed(8)])  # type: ignore[arg-type]
-        now = time.time_ns()
-        monkeypatch.setattr(time, "time_ns", lambda: now + 3600 * 10**9)  # an hour ahead
-        assert listening.poll() == []  # its commit may still be on its way
-        await feed.publish([user_changed(8)], number)
-        assert listening.poll() == [user_changed(8)]
-    finally:
-        other.close()
+async def test_setting_the_wall_clock_forward_makes_no_gap(feed, neighbour, monkeypatch):
+    listening = Subscription(neighbour)
+    number = feed.within(None, [user_changed(8)])  # type: ignore[arg-type]
+    now = time.time_ns()
+    monkeypatch.setattr(time, "time_ns", lambda: now + 3600 * 10**9)  # an hour ahead
+    assert listening.poll() == []  # its commit may still be on its way
+    await feed.publish([user_changed(8)], number)
+    assert listening.poll() == [user_changed(8)]
 
 
 def test_the_counter_never_reads_torn_while_another_process_writes(feed, tmp_path):
