@@ -36,7 +36,11 @@ async def fetch(app, statement, params=None):  # type: ignore[no-untyped-def]
 
 
 async def mailed_token(app, kind: str) -> str:  # type: ignore[no-untyped-def]
-    """The token in the link of the newest queued mail of `kind` (from the outbox table)."""
+    """The token in the link of the newest mail of `kind`, queued or already delivered.
+
+    The app's sender runs: it may have written the mail to `<data_dir>/outbox/<id>.eml` (no SMTP
+    server is set) and blanked the queued copy before the test looks.
+    """
     import email
     import email.policy
     import re
@@ -46,7 +50,10 @@ async def mailed_token(app, kind: str) -> str:  # type: ignore[no-untyped-def]
     from authgate.mail.models import OutboxMail
 
     table = OutboxMail.__table__
-    rows = await fetch(app, select(table.c.message).where(table.c.kind == kind))
-    message = email.message_from_string(rows[-1].message, policy=email.policy.default)
+    query = select(table.c.id, table.c.message).where(table.c.kind == kind).order_by(table.c.id)
+    newest = (await fetch(app, query))[-1]
+    delivered = app.state.settings.data_dir / "outbox" / f"{newest.id:08d}.eml"
+    raw = newest.message or delivered.read_text(encoding="ascii")
+    message = email.message_from_string(raw, policy=email.policy.default)
     text = message.get_body(("plain",)).get_content()
     return re.findall(r"token=([A-Za-z0-9_-]+)", text)[0]
