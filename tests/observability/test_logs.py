@@ -132,6 +132,53 @@ def test_a_request_line_from_its_template_reads_as_a_logged_one(
 
 
 @pytest.mark.usefixtures("restore_root_logging")
+def test_a_direct_info_line_reads_as_a_logged_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`logs.info_line` (the security events' lines) skips the LogRecord when only our JSON
+    handler listens: the same line as `logging` writes, key for key and in the same order."""
+    stream = io.StringIO()
+    monkeypatch.setattr(logs.sys, "stderr", stream)
+    configure_logging("json")
+    logger = logging.getLogger("authgate.audit")
+    fields = {"event": {"type": "signup", "user_id": 7, "detail": {"username": 'a"\u00e9'}}}
+    logs.info_line(logger, "security event signup", fields)
+    logger.info("security event %s", "signup", extra={"fields": fields})
+    for handler in logging.getLogger().handlers:
+        handler.flush()
+    direct, logged = (json.loads(line) for line in stream.getvalue().splitlines())
+    assert direct.pop("time") <= logged.pop("time")
+    assert direct == logged
+    assert list(direct) == list(logged) == ["level", "logger", "message", "event"]
+
+
+@pytest.mark.usefixtures("restore_root_logging")
+@pytest.mark.parametrize("where", ["root", "parent", "logger"])
+def test_a_direct_line_reaches_a_handler_anywhere_on_its_way_to_the_root(
+    monkeypatch: pytest.MonkeyPatch, where: str
+) -> None:
+    """A handler on the logger, on a parent between it and the root, or beside ours on the
+    root: every line still goes through `logging`, so that handler sees it."""
+    monkeypatch.setattr(logs.sys, "stderr", io.StringIO())
+    configure_logging("json")
+    seen: list[logging.LogRecord] = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            seen.append(record)
+
+    holder = {"root": "", "parent": "authgate", "logger": "authgate.audit"}[where]
+    keep = Keep()
+    logging.getLogger(holder).addHandler(keep)
+    try:
+        logger = logging.getLogger("authgate.audit")
+        logs.info_line(logger, "security event logout", {"event": {"type": "logout"}})
+        logs.request_line(logger, "GET", "/z", 200, 0.25, "r", None)
+    finally:
+        logging.getLogger(holder).removeHandler(keep)
+    assert [r.getMessage() for r in seen] == ["security event logout", "GET /z 200"]
+    assert seen[0].fields == {"event": {"type": "logout"}}  # type: ignore[attr-defined]
+
+
+@pytest.mark.usefixtures("restore_root_logging")
 def test_a_request_line_reaches_any_other_handler(
     monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:

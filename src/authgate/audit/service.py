@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select
 
+from authgate import logs
 from authgate.audit.errors import BadCursor
 from authgate.audit.events import Event, EventContext, EventType
 from authgate.audit.models import AuditEvent
@@ -74,7 +75,7 @@ def log_events(rows: list[dict[str, Any]]) -> None:
         return
     for row in rows:
         fields = {**row, "at": row["at"].isoformat(), "session_id": _str(row["session_id"])}
-        log.info("security event %s", row["type"], extra={"fields": {"event": fields}})
+        logs.info_line(log, f"security event {row['type']}", {"event": fields})
 
 
 def _str(value: object) -> str | None:
