@@ -18,14 +18,20 @@ from authgate.accounts.snapshot import AuthUser
 from authgate.audit import service as audit
 from authgate.audit.events import NO_CONTEXT, EventContext, EventType
 from authgate.changes import announce, user_changed
-from authgate.db import Database
+from authgate.db import Database, utcnow
 from authgate.errors import Forbidden, NotFound, TokenRevoked
 from authgate.security.passwords import PasswordHasher
 from authgate.units import Prepared
 
 USER = User.__table__
 SNAPSHOT = [USER.c[name] for name in AuthUser.__slots__]
-_INSERT = insert(USER).returning(*SNAPSHOT)
+_INSERT = Prepared(
+    insert(USER).returning(*SNAPSHOT),
+    insert=(
+        "username", "username_key", "email", "email_key", "first_name", "last_name",
+        "password_hash", "is_active", "is_admin", "email_verified", "date_joined",
+    ),
+)  # fmt: skip
 _BY_NAME = Prepared(
     select(*SNAPSHOT, USER.c.password_hash).where(USER.c.username_key == bindparam("name_key"))
 )
@@ -65,11 +71,18 @@ async def register(
         "first_name": data.first_name,
         "last_name": data.last_name,
         "password_hash": await hasher.hash(data.password),
+        "is_active": True,
         "is_admin": is_admin,
+        "email_verified": False,
+        "date_joined": utcnow(),
     }
 
     def insert(connection: Connection) -> Any:
-        created = connection.execute(_INSERT, row).one()
+        try:
+            (created,) = _INSERT.run(connection, row)
+        except connection.dialect.loaded_dbapi.IntegrityError as exc:
+            # A race lost since the pre-check: the unique constraints decide.
+            raise EmailTaken() if "email_key" in str(exc) else UsernameTaken() from None
         audit.record(
             connection, EventType.SIGNUP, context,
             user_id=created.id, username=data.username, is_admin=is_admin,
@@ -78,11 +91,7 @@ async def register(
             then(connection, created.id)
         return created
 
-    try:
-        created = await db.write(insert)
-    except IntegrityError as exc:
-        raise EmailTaken() if "email_key" in str(exc.orig) else UsernameTaken() from None
-    return AuthUser.of(created)
+    return AuthUser.of(await db.write(insert))
 
 
 def _ensure_free(connection: Connection, keys: dict[str, str | None]) -> None:
