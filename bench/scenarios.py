@@ -15,7 +15,10 @@ from bench.servers import Server
 REFRESH_CHAINS = 16  # concurrent refresh chains: one session, one wrk thread, one connection each
 MIXED_CONNECTIONS = 8  # mixed writes: refresh chains, and PUT connections beside them
 LOGOUTS_PER_SECOND = 50  # the pace of the log-outs behind me_under_logouts
-LOGOUT_CONNECTIONS = 4  # one wrk thread each, each at a quarter of the pace
+# One wrk thread each, each at an eighth of the pace. A connection has one log-out in flight,
+# so the pace holds while a log-out answers within 160 ms; with 4 (80 ms) one worker on a slow
+# machine, its loop queued behind /me's 64 connections, reached only 36-40 log-outs/s.
+LOGOUT_CONNECTIONS = 8
 
 
 @dataclass
