@@ -174,8 +174,8 @@ def request_line(
 
 def info_line(logger: logging.Logger, message: str, fields: dict[str, object]) -> None:
     """`logger.info(message, extra={"fields": fields})`, written straight as its JSON line
-    when only the JSON handler of `configure_logging` would see it (as `request_line`): the
-    security events' lines, two in a sign-up, were a sixth of its time on the event loop
+    when only the JSON handler of `configure_logging` would see it (as `request_line`). For
+    the security events' lines, two in a sign-up: 12-22 µs a line in process, against 22-33 µs
     through `logging`. The caller has checked `logger.isEnabledFor(logging.INFO)`."""
     direct = _sole_json_handler(logger)
     if direct is None:
@@ -192,7 +192,7 @@ def info_line(logger: logging.Logger, message: str, fields: dict[str, object]) -
 
 def _sole_json_handler(
     logger: logging.Logger,
-) -> tuple["BatchingStreamHandler", JsonFormatter] | None:
+) -> tuple[BatchingStreamHandler, JsonFormatter] | None:
     """The installed JSON handler and its formatter, when it is the only handler, and there is
     no filter, between `logger` and the root: then a line may skip the LogRecord."""
     handler, root = _installed, logging.root
