@@ -49,6 +49,18 @@ async def test_concurrent_signups_with_one_email_one_wins(app, new_client):
     assert await count_users(app) == 1
 
 
+async def test_a_name_and_an_address_both_taken_answer_username_taken(app, new_client):
+    """No read comes before the hash: the refused INSERT names one constraint (PostgreSQL names
+    the address's; tests/postgres/test_flows.py), and the answer still names the username."""
+    body = {"username": "taken", "password": PASSWORD, "email": "taken@example.com"}
+    assert (await new_client().post("/signup", json=body)).status_code == 201
+    again = await new_client().post("/signup", json={**body, "username": "TAKEN"})
+    assert (again.status_code, again.json()["code"]) == (400, "username_taken")
+    other = await new_client().post("/signup", json={**body, "username": "fresh"})
+    assert (other.status_code, other.json()["code"]) == (400, "email_taken")
+    assert await count_users(app) == 1
+
+
 async def test_a_signup_whose_session_cannot_be_stored_leaves_no_account(app):
     """The account and its first session are one unit of work: both, or neither."""
     refuse = text(

@@ -43,6 +43,14 @@ async def test_email_unique_ignoring_case(client: httpx.AsyncClient, new_client)
     assert response.json()["code"] == "email_taken"
 
 
+async def test_both_taken_answer_username_taken(client: httpx.AsyncClient, new_client) -> None:
+    """PostgreSQL aborts the unit at the refused INSERT; which name is taken is read after it."""
+    await signup(client, "heidi", email="heidi@example.com")
+    body = {"username": "HEIDI", "password": PASSWORD, "email": "Heidi@example.com"}
+    response = await new_client().post("/signup", json=body)
+    assert (response.status_code, response.json()["code"]) == (400, "username_taken")
+
+
 async def test_concurrent_conditional_writes_lose_nothing(
     client: httpx.AsyncClient,
 ) -> None:

@@ -55,14 +55,14 @@ async def register(
     context: EventContext = NO_CONTEXT,
     then: Callable[[Connection, int], object] | None = None,
 ) -> AuthUser:
-    """Create a user; the unique constraints, not the pre-checks, decide races.
+    """Create a user; the unique constraints decide whether a name or address is free.
 
-    `then(connection, user_id)` runs in the same unit, once the user exists (a sign-up's
-    first session): both happen, or neither."""
+    No read before the hash: a taken name costs the hash that a fresh one costs (so a
+    sign-up's time does not tell which it was), and every other sign-up saves a read and its
+    thread hop. `then(connection, user_id)` runs in the same unit, once the user exists (a
+    sign-up's first session): both happen, or neither."""
     check_password(data.password, data.username, min_length)
     keys = {"name_key": username_key(data.username), "mail_key": email_key(data.email)}
-    # The read ends before the slow hash, so no lock is held during it.
-    await db.read(lambda connection: _ensure_free(connection, keys))
     row = {
         "username": data.username,
         "username_key": keys["name_key"],
@@ -81,8 +81,7 @@ async def register(
         try:
             (created,) = _INSERT.run(connection, row)
         except connection.dialect.loaded_dbapi.IntegrityError as exc:
-            # A race lost since the pre-check: the unique constraints decide.
-            raise EmailTaken() if "email_key" in str(exc) else UsernameTaken() from None
+            raise _Taken(email="email_key" in str(exc)) from None
         audit.record(
             connection, EventType.SIGNUP, context,
             user_id=created.id, username=data.username, is_admin=is_admin,
@@ -91,7 +90,21 @@ async def register(
             then(connection, created.id)
         return created
 
-    return AuthUser.of(await db.write(insert))
+    try:
+        return AuthUser.of(await db.write(insert))
+    except _Taken as taken:
+        # The driver names one constraint; when both are taken, the answer names the username,
+        # as the form reads. The read happens only here, after the refused INSERT.
+        await db.read(lambda connection: _ensure_free(connection, keys))
+        raise EmailTaken() if taken.email else UsernameTaken() from None
+
+
+class _Taken(Exception):
+    """A unique constraint refused the new user's row (its unit rolls back)."""
+
+    def __init__(self, *, email: bool) -> None:
+        super().__init__()
+        self.email = email
 
 
 def _ensure_free(connection: Connection, keys: dict[str, str | None]) -> None:
