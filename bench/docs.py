@@ -69,8 +69,9 @@ def render(configs: list[ConfigResult], wrk_version: str, notes: str) -> str:
         f"- Versions: {versions()}; {wrk_version}",
         "- Each section below says when it was measured and with which command.",
         "- Each row: wrk against 127.0.0.1, medians over the repetitions. Each ratio is taken "
-        "against a baseline measured just before its run (a bare FastAPI run, or the in-process "
-        "hash-bound limit), because the machine's load drifts; then the median of the ratios.",
+        "against a baseline measured next to its run (a bare FastAPI run just before it, or the "
+        "in-process hash-bound limit just before and just after it, averaged), because the "
+        "machine's load drifts; then the median of the ratios.",
         "",
         "![throughput relative to the bare FastAPI ceiling](benchmarks.png)",
     ]

@@ -29,8 +29,9 @@ def _cell(value: float | None, fmt: str) -> str:
 
 
 def table(config: ConfigResult) -> str:
-    """One Markdown table: medians over repetitions; each ratio against the baseline run just
-    before it (a bare run, or the hash-bound limit), then the median of those ratios."""
+    """One Markdown table: medians over repetitions; each ratio against the baseline measured
+    next to its run (a bare run before it, or the hash-bound limit before and after it), then
+    the median of those ratios."""
     lines = [
         "| scenario | conn. | req/s | p50 ms | p99 ms | CPU µs/req | × bare | × bare (CPU) "
         "| vs | non-2xx |",

@@ -48,7 +48,7 @@ class ConfigResult:
     loads: dict[str, str] = field(default_factory=dict)  # connections
     kinds: dict[str, str | None] = field(default_factory=dict)  # key -> its baseline's kind
     results: dict[str, list[wrk.Result]] = field(default_factory=dict)  # one per repetition
-    baselines: dict[str, list[Baseline]] = field(default_factory=dict)  # just before each run
+    baselines: dict[str, list[Baseline]] = field(default_factory=dict)  # one for each run
     seeding: dict[int, float] = field(default_factory=dict)  # users -> seconds
     rss_mib: dict[str, list[float]] = field(default_factory=dict)
     failures: list[str] = field(default_factory=list)
@@ -73,7 +73,7 @@ class ConfigResult:
         return None
 
     def limit_ratio(self, key: str) -> float | None:
-        """× the hash-bound limit measured just before each run."""
+        """× the hash-bound limit measured around each run (the mean of before and after)."""
         return self._paired(key) if self.kinds.get(key) == "hash" else None
 
     def cpu_ratio(self, key: str) -> float | None:
@@ -174,27 +174,40 @@ def _measure(
 ) -> None:
     """Measure `scenario`, right after its baseline (the machine's load drifts over minutes),
     both once the servers are idle: a hash-bound limit measured while the server still hashes
-    for the run before would be too low, and its scenario's ratio too high."""
+    for the run before would be too low, and its scenario's ratio too high. The hash-bound
+    limit is measured on both sides of the run and averaged: on a slow machine it moved by a
+    fifth from one sample to the next (70-85 hashes/s), the server's rate far less."""
     _wait_idle(b)
     base = None
     if scenario.baseline == "bare":
         bare = _run(result, b, scenarios.BARE, opts)
         base = Baseline(bare.rps, bare.cpu_us)
     elif scenario.baseline == "hash":
-        limit = hashlimit.measure(result.argon2, default_hash_threads(), opts.hash_seconds)
-        base = Baseline(limit.per_second, limit.cpu_ms * 1000)
-        result.hash_limit.append(base)
-        print(
-            f"[{result.name}] hash-bound limit: {limit.per_second:.1f} hashes/s, "
-            f"{limit.cpu_ms:.1f} ms CPU per hash",
-            flush=True,
-        )
+        before = _hash_limit(result, opts, "before")
     _run(result, b, scenario, opts)
+    if scenario.baseline == "hash":
+        _wait_idle(b)
+        after = _hash_limit(result, opts, "after")
+        base = Baseline(
+            (before.rate + after.rate) / 2, ((before.cpu_us or 0) + (after.cpu_us or 0)) / 2
+        )
     result.kinds[scenario.key] = scenario.baseline
     if scenario.companion is not None:
         result.kinds[scenario.companion.key] = None
     if base is not None:
         result.baselines.setdefault(scenario.key, []).append(base)
+
+
+def _hash_limit(result: ConfigResult, opts: Options, when: str) -> Baseline:
+    limit = hashlimit.measure(result.argon2, default_hash_threads(), opts.hash_seconds)
+    base = Baseline(limit.per_second, limit.cpu_ms * 1000)
+    result.hash_limit.append(base)
+    print(
+        f"[{result.name}] hash-bound limit ({when}): {limit.per_second:.1f} hashes/s, "
+        f"{limit.cpu_ms:.1f} ms CPU per hash",
+        flush=True,
+    )
+    return base
 
 
 def _run(
