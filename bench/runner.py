@@ -183,13 +183,13 @@ def _measure(
         bare = _run(result, b, scenarios.BARE, opts)
         base = Baseline(bare.rps, bare.cpu_us)
     elif scenario.baseline == "hash":
-        before = _hash_limit(result, opts, "before")
+        base = _hash_limit(result, opts, "before")
     _run(result, b, scenario, opts)
-    if scenario.baseline == "hash":
+    if scenario.baseline == "hash" and base is not None:
         _wait_idle(b)
         after = _hash_limit(result, opts, "after")
         base = Baseline(
-            (before.rate + after.rate) / 2, ((before.cpu_us or 0) + (after.cpu_us or 0)) / 2
+            (base.rate + after.rate) / 2, ((base.cpu_us or 0) + (after.cpu_us or 0)) / 2
         )
     result.kinds[scenario.key] = scenario.baseline
     if scenario.companion is not None:
