@@ -81,7 +81,7 @@ async def register(
         try:
             (created,) = _INSERT.run(connection, row)
         except connection.dialect.loaded_dbapi.IntegrityError as exc:
-            raise _Taken(email="email_key" in str(exc)) from None
+            raise EmailTaken() if "email_key" in str(exc) else UsernameTaken() from None
         audit.record(
             connection, EventType.SIGNUP, context,
             user_id=created.id, username=data.username, is_admin=is_admin,
@@ -92,19 +92,11 @@ async def register(
 
     try:
         return AuthUser.of(await db.write(insert))
-    except _Taken as taken:
+    except (UsernameTaken, EmailTaken):
         # The driver names one constraint; when both are taken, the answer names the username,
         # as the form reads. The read happens only here, after the refused INSERT.
         await db.read(lambda connection: _ensure_free(connection, keys))
-        raise EmailTaken() if taken.email else UsernameTaken() from None
-
-
-class _Taken(Exception):
-    """A unique constraint refused the new user's row (its unit rolls back)."""
-
-    def __init__(self, *, email: bool) -> None:
-        super().__init__()
-        self.email = email
+        raise
 
 
 def _ensure_free(connection: Connection, keys: dict[str, str | None]) -> None:
