@@ -1,9 +1,15 @@
 """E-mail verification: at sign-up (both routes), on an address change, on request."""
 
-from tests.helpers import csrf_headers, signup
+import httpx
+from sqlalchemy import select, text
+
+from authgate.accounts.models import User
+from tests.helpers import PASSWORD, csrf_headers, execute, fetch, signup
 from tests.mail.flows import ALICE, signed_up_with_mail, verify_flow
 
 NEW_ADDRESS = "alice@new.example.com"
+REFUSED = "refused@example.com"
+USER = User.__table__
 
 
 def _refused(response) -> bool:  # type: ignore[no-untyped-def]
@@ -72,3 +78,42 @@ async def test_resend_supersedes_and_expiry(client, smtp, clock):
     assert _refused(await client.post("/account/verify-email", json={"token": first.token}))
     clock.advance(86401)
     assert _refused(await client.post("/account/verify-email", json={"token": second.token}))
+
+
+async def _refuse_mail_to(app, address: str) -> None:  # type: ignore[no-untyped-def]
+    refuse = text(
+        "CREATE TRIGGER refuse_mail BEFORE INSERT ON mail_outbox "
+        f"WHEN NEW.recipient = '{address}' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    )
+    await execute(app, refuse)
+
+
+async def test_an_account_whose_mail_cannot_be_queued_is_not_created(app, smtp):
+    """The account, its first session and its verification mail: one unit of work."""
+    await _refuse_mail_to(app, REFUSED)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        for path in ("/signup", "/account/create-account"):
+            body = {"username": "atomic", "password": PASSWORD, "email": REFUSED}
+            failed = await client.post(path, json=body)
+            assert failed.status_code == 500 and "set-cookie" not in failed.headers
+            assert await fetch(app, select(USER.c.id)) == []
+        body = {"username": "atomic", "password": PASSWORD, "email": "atomic@example.com"}
+        assert (await client.post("/signup", json=body)).status_code == 201
+    (mail,) = await smtp.wait_for(1)
+    assert mail.recipients == ["atomic@example.com"]
+
+
+async def test_an_address_whose_mail_cannot_be_queued_is_not_changed(app, client, smtp):
+    await signed_up_with_mail(client, smtp)
+    await _refuse_mail_to(app, REFUSED)
+    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as other:
+        other.cookies = client.cookies
+        response = await other.patch(
+            "/account/me", json={"email": REFUSED}, headers=csrf_headers(client)
+        )
+    assert response.status_code == 500
+    assert (await client.get("/account/me")).json()["email"] == ALICE
+    assert await fetch(app, select(USER.c.email)) == [(ALICE,)]
+    assert len(smtp.mails) == 1

@@ -1,13 +1,17 @@
-"""Request-level helpers: verification mails (also the hooks of sign-up and profile changes),
-and the reset and verification shared by the API and the landing pages."""
+"""Request-level helpers: verification mails (also a step of a sign-up's or a profile change's
+unit of work), and the reset and verification shared by the API and the landing pages."""
+
+from collections.abc import Callable
 
 from fastapi import Request
+from sqlalchemy import Connection
 
 from authgate.accounts.policy import email_key
 from authgate.accounts.schemas import UserRead
 from authgate.handlers import language_of
 from authgate.recovery import service
 from authgate.sessions.dependencies import event_context
+from authgate.units import after_commit
 
 
 async def send_verification_request(request: Request, user_id: int) -> None:
@@ -20,12 +24,26 @@ async def send_verification_request(request: Request, user_id: int) -> None:
     state.mail.wake()
 
 
-async def verify_new_email(
-    request: Request, user_id: int, before: str | None, after: str | None
-) -> None:
-    """After sign-up (`before` None) or a profile change: mail the address if it is new."""
-    if after and email_key(after) != email_key(before):
-        await send_verification_request(request, user_id)
+def verification_step(
+    request: Request, username: str, before: str | None, after: str | None
+) -> Callable[[Connection, int], None] | None:
+    """For a sign-up (`before` None) or a profile change: the step of its unit of work that
+    mails `after` a verification link for the user it is given, in the request's language.
+    None unless `after` is a new address. The account and its mail commit together or not at
+    all: no account is left waiting for a link that was never queued."""
+    if not after or email_key(after) == email_key(before):
+        return None
+    state = request.app.state
+    letter = state.mail.letter("email_verification", language_of(request))
+    now, context = state.clock(), event_context(request)
+
+    def step(connection: Connection, user_id: int) -> None:
+        service.queue_verification(
+            connection, user_id, username, after, now=now, letter=letter, context=context
+        )
+        after_commit(connection, state.mail.wake)
+
+    return step
 
 
 async def reset_password(request: Request, token: str, new_password: str) -> None:

@@ -113,19 +113,30 @@ async def send_verification(
     context: EventContext = NO_CONTEXT,
 ) -> None:  # fmt: skip
     """Queue a verification mail to the user's current address (`EmailMissing` without one)."""
-    token = secrets.token_urlsafe(32)
 
     def work(connection: Connection) -> None:
         user = connection.execute(select(*_PERSON).where(_USER.c.id == user_id)).first()
         if user is None or not user.email:
             raise EmailMissing()
-        _issue_in(connection, VERIFY, user.id, token, now, letter.lifetime,
-                  email_key=email_key(user.email))  # fmt: skip
-        message = letter.write(recipient=user.email, username=user.username, token=token)
-        enqueue_in(connection, KINDS[VERIFY], message)
-        audit.record(connection, EventType.EMAIL_VERIFICATION_SENT, context, user_id=user.id)
+        queue_verification(
+            connection, user.id, user.username, user.email, now=now, letter=letter, context=context
+        )
 
     await db.write(work)
+
+
+def queue_verification(
+    connection: Connection, user_id: int, username: str, address: str, *, now: datetime,
+    letter: Letter, context: EventContext = NO_CONTEXT,
+) -> None:  # fmt: skip
+    """Queue, in the unit running on `connection`, a verification mail to `address`: the token
+    proves that address only while the account keeps it."""
+    token = secrets.token_urlsafe(32)
+    _issue_in(connection, VERIFY, user_id, token, now, letter.lifetime,
+              email_key=email_key(address))  # fmt: skip
+    message = letter.write(recipient=address, username=username, token=token)
+    enqueue_in(connection, KINDS[VERIFY], message)
+    audit.record(connection, EventType.EMAIL_VERIFICATION_SENT, context, user_id=user_id)
 
 
 async def verify_email(

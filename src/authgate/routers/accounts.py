@@ -3,10 +3,12 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
+from sqlalchemy import Connection
 
 from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
+from authgate.accounts.snapshot import AuthUser
 from authgate.answers import answer
 from authgate.audit import service as audit
 from authgate.audit.events import EventType
@@ -17,7 +19,7 @@ from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import CURSOR_HELP, NEW_PASSWORD_422, RECENT_401, form_or_json, responses
 from authgate.passkeys import assertion as passkeys
-from authgate.recovery.dependencies import verify_new_email
+from authgate.recovery.dependencies import verification_step
 from authgate.routers.credentials import SIGNUP_CODES, register_request
 from authgate.routers.handover import hand_over, next_session
 from authgate.routing import LeanRoute
@@ -79,9 +81,15 @@ async def update_me(data: UserUpdate, request: Request, principal: CurrentSessio
     if "email" in data.model_fields_set:
         ensure_recent(request, principal)
     user = principal.user
-    updated = await request.app.state.db.write(lambda c: accounts.update_profile(c, user.id, data))
-    await verify_new_email(request, user.id, user.email, updated.email)
-    return UserRead.model_validate(updated)
+    mail = verification_step(request, user.username, user.email, data.email)
+
+    def work(connection: Connection) -> AuthUser:
+        updated = accounts.update_profile(connection, user.id, data)
+        if mail is not None:
+            mail(connection, user.id)
+        return updated
+
+    return UserRead.model_validate(await request.app.state.db.write(work))
 
 
 @router.post(

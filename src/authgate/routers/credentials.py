@@ -5,6 +5,7 @@ from collections.abc import Callable
 from typing import TypeVar
 
 from fastapi import Request
+from sqlalchemy import Connection
 
 from authgate.accounts import service
 from authgate.accounts.errors import LoginRefused
@@ -16,7 +17,7 @@ from authgate.errors import RateLimited
 from authgate.mfa import challenge
 from authgate.mfa.errors import MfaRequired
 from authgate.openapi import NEW_PASSWORD_422
-from authgate.recovery.dependencies import verify_new_email
+from authgate.recovery.dependencies import verification_step
 from authgate.sessions.dependencies import event_context
 from authgate.sessions.opening import SessionOpening
 
@@ -72,8 +73,9 @@ async def log_in_request(
 async def register_request(
     request: Request, data: UserCreate, *, opening: SessionOpening | None = None
 ) -> AuthUser:
-    """Register under the sign-up limit that both sign-up routes share; with `opening` (made
-    for no user yet), the new user's session opens in the same unit of work."""
+    """Register under the sign-up limit that both sign-up routes share. In the same unit of
+    work: with `opening` (made for no user yet), the new user's session opens; with an
+    address, its verification mail is queued."""
     state = request.app.state
     context = event_context(request)
     try:
@@ -81,9 +83,18 @@ async def register_request(
     except RateLimited:
         state.audit.later(EventType.RATE_LIMITED, context, limit="signup")
         raise
-    user = await service.register(
+    steps = [
+        step for step in (
+            opening.insert_for if opening is not None else None,
+            verification_step(request, data.username, None, data.email),
+        ) if step is not None
+    ]  # fmt: skip
+
+    def then(connection: Connection, user_id: int) -> None:
+        for step in steps:
+            step(connection, user_id)
+
+    return await service.register(
         state.db, state.hasher, data, min_length=state.settings.password_min_length,
-        context=context, then=opening.insert_for if opening is not None else None,
+        context=context, then=then,
     )  # fmt: skip
-    await verify_new_email(request, user.id, None, user.email)
-    return user
