@@ -9,7 +9,7 @@ PACKAGE = Path(__file__).parent.parent / "src" / "authgate"
 INFRASTRUCTURE = (
     "settings", "db", "errors", "i18n", "security", "changes", "hostfeed", "sqlite", "units",
     "origin", "schemas", "net", "bodies", "openapi", "middleware", "handlers", "migrate",
-    "mail", "feeds", "redisfeed", "logs", "metrics", "observe",
+    "mail", "feeds", "redisfeed", "logs", "metrics", "observe", "serving", "protocol", "coalesce",
 )  # fmt: skip
 DOMAINS = (
     "audit", "accounts", "sessions", "items", "admin", "cors", "browser", "recovery", "ui",

@@ -9,7 +9,8 @@ from uvicorn.importer import import_from_string
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from authgate import Settings
-from authgate.serving import GuardedHttpToolsProtocol, uvicorn_options
+from authgate.protocol import GuardedHttpToolsProtocol
+from authgate.serving import uvicorn_options
 
 
 def test_defaults(tmp_path: Path) -> None:

@@ -35,7 +35,7 @@ class Settings(BaseSettings):
     secret_key: str | None = None
     default_language: Literal["en", "ko"] = "en"
     max_body_bytes: int = Field(1024 * 1024, ge=1024)
-    # What one connection may cost `authgate serve` (authgate.serving; README says why these).
+    # What one connection may cost `authgate serve` (authgate.protocol; README says why these).
     max_header_bytes: int = Field(16 * 1024, ge=1024)
     max_headers: int = Field(100, ge=10)
     header_timeout: float = Field(20.0, gt=0)
