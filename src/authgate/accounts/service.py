@@ -166,15 +166,20 @@ def set_password_hash(connection: Connection, user_id: int, old_hash: str, new_h
     announce(connection, user_changed(user_id))
 
 
-def update_profile(connection: Connection, user_id: int, data: UserUpdate) -> AuthUser:
-    """Change the fields present in `data`; a new e-mail address is no longer verified."""
+def update_profile(
+    connection: Connection, user_id: int, data: UserUpdate,
+    on_new_address: Callable[[Connection, int], object] | None = None,
+) -> AuthUser:  # fmt: skip
+    """Change the fields present in `data`; a new e-mail address is no longer verified, and
+    `on_new_address(connection, user_id)` then runs in the same unit (its verification mail)."""
     user = get_user(connection, user_id)
     changes: dict[str, Any] = {}
     given = data.model_dump(exclude_unset=True)
+    new_address = False
     if "email" in given:
         changes["email"], changes["email_key"] = given["email"], email_key(given["email"])
         if changes["email_key"] != user.email_key:
-            changes["email_verified"] = False
+            changes["email_verified"], new_address = False, True
     for name in ("first_name", "last_name"):
         if name in given:
             changes[name] = given[name] or ""
@@ -185,6 +190,8 @@ def update_profile(connection: Connection, user_id: int, data: UserUpdate) -> Au
             raise EmailTaken() from None
         # Cached session states hold a snapshot of the user: every process reloads it.
         announce(connection, user_changed(user_id))
+    if new_address and on_new_address is not None:
+        on_new_address(connection, user_id)
     return AuthUser.of(get_user(connection, user_id))
 
 

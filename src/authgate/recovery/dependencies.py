@@ -6,7 +6,6 @@ from collections.abc import Callable
 from fastapi import Request
 from sqlalchemy import Connection
 
-from authgate.accounts.policy import email_key
 from authgate.accounts.schemas import UserRead
 from authgate.handlers import language_of
 from authgate.recovery import service
@@ -25,13 +24,13 @@ async def send_verification_request(request: Request, user_id: int) -> None:
 
 
 def verification_step(
-    request: Request, username: str, before: str | None, after: str | None
+    request: Request, username: str, address: str | None
 ) -> Callable[[Connection, int], None] | None:
-    """For a sign-up (`before` None) or a profile change: the step of its unit of work that
-    mails `after` a verification link for the user it is given, in the request's language.
-    None unless `after` is a new address. The account and its mail commit together or not at
-    all: no account is left waiting for a link that was never queued."""
-    if not after or email_key(after) == email_key(before):
+    """For a sign-up or a new address: the step of its unit of work that mails `address` a
+    verification link for the user it is given, in the request's language (None without an
+    address). The account and its mail commit together or not at all: no account or address
+    is left waiting for a link that was never queued."""
+    if not address:
         return None
     state = request.app.state
     letter = state.mail.letter("email_verification", language_of(request))
@@ -39,7 +38,7 @@ def verification_step(
 
     def step(connection: Connection, user_id: int) -> None:
         service.queue_verification(
-            connection, user_id, username, after, now=now, letter=letter, context=context
+            connection, user_id, username, address, now=now, letter=letter, context=context
         )
         after_commit(connection, state.mail.wake)
 

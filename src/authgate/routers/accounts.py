@@ -3,12 +3,10 @@
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Request, Response
-from sqlalchemy import Connection
 
 from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
 from authgate.accounts.schemas import PasswordChange, UserCreate, UserRead, UserUpdate
-from authgate.accounts.snapshot import AuthUser
 from authgate.answers import answer
 from authgate.audit import service as audit
 from authgate.audit.events import EventType
@@ -81,15 +79,11 @@ async def update_me(data: UserUpdate, request: Request, principal: CurrentSessio
     if "email" in data.model_fields_set:
         ensure_recent(request, principal)
     user = principal.user
-    mail = verification_step(request, user.username, user.email, data.email)
-
-    def work(connection: Connection) -> AuthUser:
-        updated = accounts.update_profile(connection, user.id, data)
-        if mail is not None:
-            mail(connection, user.id)
-        return updated
-
-    return UserRead.model_validate(await request.app.state.db.write(work))
+    mail = verification_step(request, user.username, data.email)
+    updated = await request.app.state.db.write(
+        lambda connection: accounts.update_profile(connection, user.id, data, mail)
+    )
+    return UserRead.model_validate(updated)
 
 
 @router.post(

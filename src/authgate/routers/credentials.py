@@ -86,7 +86,7 @@ async def register_request(
     steps = [
         step for step in (
             opening.insert_for if opening is not None else None,
-            verification_step(request, data.username, None, data.email),
+            verification_step(request, data.username, data.email),
         ) if step is not None
     ]  # fmt: skip
 
