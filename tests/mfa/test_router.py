@@ -1,7 +1,8 @@
 """TOTP set-up, the log-in's second step through each log-in route, recovery codes."""
 
+import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from authgate.mfa.models import RecoveryCode, TotpFactor
 from tests.bearer import bearer, create_account, token_login
@@ -204,3 +205,25 @@ async def test_deleting_the_account_deletes_its_factor(app, client, alice, clock
     )
     assert deleted.status_code == 204
     assert await execute(app, select(TotpFactor)) == []
+
+
+@pytest.mark.parametrize("route", ["/login", "/account/login"])
+async def test_a_second_step_whose_session_cannot_be_stored_spends_nothing(
+    app, client, alice, clock, route
+):
+    """The challenge, the recovery code and the new session: one unit of work."""
+    _, codes = await enrol(client, bearer(alice["access"]), clock)
+    refused = {"User-Agent": "refused"}
+    token = (await password_step(client, route, headers=refused))["mfa_token"]
+    await execute(app, text(
+        "CREATE TRIGGER refuse_session BEFORE INSERT ON session "
+        "WHEN NEW.user_agent = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ))  # fmt: skip
+    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as other:
+        body = {"mfa_token": token, "recovery_code": codes[0]}
+        failed = await other.post("/account/login/mfa", json=body, headers=refused)
+        assert failed.status_code == 500 and "set-cookie" not in failed.headers
+        # Neither the challenge nor the code was spent: the same pair finishes the log-in.
+        finished = await other.post("/account/login/mfa", json=body)
+    assert finished.status_code == 200, finished.text

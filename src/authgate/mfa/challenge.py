@@ -8,6 +8,7 @@ a few wrong codes it is spent too, so that the password must be proven again.
 
 import hashlib
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from authgate.mfa import service
 from authgate.mfa.errors import MfaCodeRejected
 from authgate.mfa.models import MfaChallenge
 from authgate.security.keystore import KeyCipher
-from authgate.units import Work
+from authgate.units import T, Work
 
 CHALLENGE, USER = MfaChallenge.__table__, User.__table__
 MAX_FAILURES = 5
@@ -91,18 +92,21 @@ def _live(connection: Connection, token_hash: str, now: datetime) -> Any:
 
 async def finish(
     db: Database, cipher: KeyCipher, token: str, *, code: str | None, recovery_code: str | None,
-    now: datetime, context: EventContext = NO_CONTEXT,
-) -> Passed:  # fmt: skip
+    now: datetime, then: Callable[[Connection, Passed], T], context: EventContext = NO_CONTEXT,
+) -> T:  # fmt: skip
     """Redeem `token` with a TOTP code or a recovery code; MfaCodeRejected otherwise.
 
-    The step's outcome is recorded in the unit that spends the challenge, or counts a wrong
-    code against it; a refusal that changed nothing is left to the caller to queue."""
+    Once redeemed, `then(connection, passed)` runs in the same unit and its result is
+    returned: the log-in's session opens with the challenge and the code spent, or nothing is
+    spent (a recovery code is never lost to a session that could not be stored). The step's
+    outcome is recorded in the unit that spends the challenge, or counts a wrong code against
+    it; a refusal that changed nothing is left to the caller to queue."""
     method = "totp" if code is not None else "recovery_code"
     if not token or len(token) > TOKEN_MAX_LENGTH:
         raise MfaCodeRejected("unknown_token", method=method)
     token_hash = _hash(token)
 
-    def work(connection: Connection) -> Passed | MfaCodeRejected:
+    def work(connection: Connection) -> T | MfaCodeRejected:
         found, refusal = _challenge(connection, token_hash, now)
         if refusal:
             return MfaCodeRejected(refusal, found.user_id if found else None, method)
@@ -128,7 +132,7 @@ async def finish(
             raise MfaCodeRejected("used_token", found.user_id, method)  # rolls the code back
         audit.record(connection, EventType.MFA_SUCCEEDED, context, user_id=found.user_id,
                      method=method, kind=found.kind)  # fmt: skip
-        return Passed(found.user_id, found.kind, method)
+        return then(connection, Passed(found.user_id, found.kind, method))
 
     outcome = await db.write(work)
     if isinstance(outcome, MfaCodeRejected):

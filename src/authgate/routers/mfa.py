@@ -3,6 +3,7 @@
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy import Connection
 
 from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
@@ -15,12 +16,13 @@ from authgate.errors import RateLimited
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.mfa import challenge, service
+from authgate.mfa.challenge import Passed
 from authgate.mfa.errors import MfaCodeRejected
 from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpConfirmed, TotpSetupRead
 from authgate.openapi import RECENT_401, form_or_json, responses
-from authgate.routers.browser import open_cookie_session
+from authgate.routers.browser import cookie_opening
 from authgate.routers.handover import hand_over, next_session
-from authgate.routers.tokens import open_tokens
+from authgate.routers.tokens import token_opening
 from authgate.routing import LeanRoute
 from authgate.sessions import stepup
 from authgate.sessions.dependencies import (
@@ -29,7 +31,9 @@ from authgate.sessions.dependencies import (
     event_context,
     is_enrolling,
 )
+from authgate.sessions.opening import SessionOpening
 from authgate.sessions.schemas import OAuth2Token, TokenLogin
+from authgate.sessions.transport import set_session_cookies
 
 router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413), route_class=LeanRoute)
 # RFC 8176: a password and a one-time code; a recovery code is a second factor too.
@@ -119,14 +123,27 @@ async def login_mfa(request: Request, response: Response) -> Any:
     now = state.clock()
     username = await challenge.challenged_username(state.db, data.mfa_token, now) or ""
     context = event_context(request)
+    # The challenge says which route the password came through: both sessions are made
+    # ready (only the one it names is stored), so that its unit opens it with the code spent.
+    method = "totp" if data.code is not None else "recovery_code"
+    amr = LOGIN_AMR[method]
+    cookie = cookie_opening(request, None, amr, method)
+    token = token_opening(request, None, amr, method)
+
+    def open_session(connection: Connection, passed: Passed) -> tuple[str, SessionOpening, Any]:
+        opening = cookie if passed.kind == "cookie" else token
+        opening.insert_for(connection, passed.user_id)
+        user = accounts.get_user(connection, passed.user_id) if opening is cookie else None
+        return passed.kind, opening, user
+
     # Wrong codes count against the log-in limit of the account, like wrong passwords.
     try:
         async with state.limits.login_attempt(
             username_key(username), state.clients.client_ip(request)
         ):
-            passed = await challenge.finish(
+            kind, opening, user = await challenge.finish(
                 state.db, state.totp_cipher, data.mfa_token, code=data.code,
-                recovery_code=data.recovery_code, now=now, context=context,
+                recovery_code=data.recovery_code, now=now, then=open_session, context=context,
             )  # fmt: skip
     except MfaCodeRejected as exc:
         if not exc.recorded:  # nothing changed, so no unit recorded it: queued
@@ -138,13 +155,11 @@ async def login_mfa(request: Request, response: Response) -> Any:
                           username=username)  # fmt: skip
         raise
     message = translate("login_success", language_of(request))
-    amr = LOGIN_AMR[passed.method]
-    if passed.kind == "cookie":
-        user = AuthUser.of(await state.db.read(lambda c: accounts.get_user(c, passed.user_id)))
-        await open_cookie_session(request, response, user, amr, passed.method)
-        return LoginResult(message=message, user=UserRead.model_validate(user))
-    pair = await open_tokens(request, passed.user_id, amr, passed.method)
-    if passed.kind == "oauth2":
+    if opening is cookie:
+        set_session_cookies(response, request, cookie.secret)
+        return LoginResult(message=message, user=UserRead.model_validate(AuthUser.of(user)))
+    pair = token.pair(state.tokens)
+    if kind == "oauth2":
         return OAuth2Token(
             access_token=pair.access, refresh_token=pair.refresh, expires_in=pair.expires_in
         )

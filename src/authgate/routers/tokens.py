@@ -60,7 +60,7 @@ async def log_in(
 
 
 def token_opening(
-    request: Request, user_id: int, amr: str = "pwd", method: str | None = None
+    request: Request, user_id: int | None, amr: str = "pwd", method: str | None = None
 ) -> tokens.TokenSessionOpening:
     state = request.app.state
     return tokens.TokenSessionOpening(

@@ -63,7 +63,7 @@ class TokenSessionOpening(SessionOpening):
     stored by `insert` inside one; `pair` then signs its first access token."""
 
     def __init__(
-        self, user_id: int, lifetimes: Lifetimes, *, now: datetime, user_agent: str, ip: str,
+        self, user_id: int | None, lifetimes: Lifetimes, *, now: datetime, user_agent: str, ip: str,
         amr: str = "pwd", context: EventContext = NO_CONTEXT, method: str | None = None,
     ) -> None:  # fmt: skip
         super().__init__(
