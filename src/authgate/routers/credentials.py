@@ -83,16 +83,13 @@ async def register_request(
     except RateLimited:
         state.audit.later(EventType.RATE_LIMITED, context, limit="signup")
         raise
-    steps = [
-        step for step in (
-            opening.insert_for if opening is not None else None,
-            verification_step(request, data.username, data.email),
-        ) if step is not None
-    ]  # fmt: skip
+    mail = verification_step(request, data.username, data.email)
 
     def then(connection: Connection, user_id: int) -> None:
-        for step in steps:
-            step(connection, user_id)
+        if opening is not None:
+            opening.insert_for(connection, user_id)
+        if mail is not None:
+            mail(connection, user_id)
 
     return await service.register(
         state.db, state.hasher, data, min_length=state.settings.password_min_length,
