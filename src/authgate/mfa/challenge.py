@@ -39,6 +39,11 @@ class Passed:
     method: str  # "totp" | "recovery_code"
 
 
+def method_of(code: str | None) -> str:
+    """What a second step proves with: a TOTP code when one is given, else a recovery code."""
+    return "totp" if code is not None else "recovery_code"
+
+
 def _hash(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
@@ -101,7 +106,7 @@ async def finish(
     spent (a recovery code is never lost to a session that could not be stored). The step's
     outcome is recorded in the unit that spends the challenge, or counts a wrong code against
     it; a refusal that changed nothing is left to the caller to queue."""
-    method = "totp" if code is not None else "recovery_code"
+    method = method_of(code)
     if not token or len(token) > TOKEN_MAX_LENGTH:
         raise MfaCodeRejected("unknown_token", method=method)
     token_hash = _hash(token)

@@ -31,7 +31,6 @@ from authgate.sessions.dependencies import (
     event_context,
     is_enrolling,
 )
-from authgate.sessions.opening import SessionOpening
 from authgate.sessions.schemas import OAuth2Token, TokenLogin
 from authgate.sessions.transport import set_session_cookies
 
@@ -125,23 +124,25 @@ async def login_mfa(request: Request, response: Response) -> Any:
     context = event_context(request)
     # The challenge says which route the password came through: both sessions are made
     # ready (only the one it names is stored), so that its unit opens it with the code spent.
-    method = "totp" if data.code is not None else "recovery_code"
+    method = challenge.method_of(data.code)
     amr = LOGIN_AMR[method]
     cookie = cookie_opening(request, None, amr, method)
     token = token_opening(request, None, amr, method)
 
-    def open_session(connection: Connection, passed: Passed) -> tuple[str, SessionOpening, Any]:
-        opening = cookie if passed.kind == "cookie" else token
-        opening.insert_for(connection, passed.user_id)
-        user = accounts.get_user(connection, passed.user_id) if opening is cookie else None
-        return passed.kind, opening, user
+    def open_session(connection: Connection, passed: Passed) -> tuple[str, Any]:
+        """The session the challenge names, stored; for cookies, the user's row too."""
+        if passed.kind != "cookie":
+            token.insert_for(connection, passed.user_id)
+            return passed.kind, None
+        cookie.insert_for(connection, passed.user_id)
+        return passed.kind, accounts.get_user(connection, passed.user_id)
 
     # Wrong codes count against the log-in limit of the account, like wrong passwords.
     try:
         async with state.limits.login_attempt(
             username_key(username), state.clients.client_ip(request)
         ):
-            kind, opening, user = await challenge.finish(
+            kind, user = await challenge.finish(
                 state.db, state.totp_cipher, data.mfa_token, code=data.code,
                 recovery_code=data.recovery_code, now=now, then=open_session, context=context,
             )  # fmt: skip
@@ -155,7 +156,7 @@ async def login_mfa(request: Request, response: Response) -> Any:
                           username=username)  # fmt: skip
         raise
     message = translate("login_success", language_of(request))
-    if opening is cookie:
+    if kind == "cookie":
         set_session_cookies(response, request, cookie.secret)
         return LoginResult(message=message, user=UserRead.model_validate(AuthUser.of(user)))
     pair = token.pair(state.tokens)
