@@ -1,11 +1,13 @@
 """Passkeys through HTTP, with a software authenticator: register, list, log in, delete."""
 
+import httpx
 import jwt
 import pytest
+from sqlalchemy import text
 
 from tests.audit.helpers import stored
 from tests.bearer import bearer, create_account, set_user_flags, token_login
-from tests.helpers import csrf_headers
+from tests.helpers import csrf_headers, execute
 from tests.passkeys.authenticator import SoftAuthenticator
 from tests.passkeys.helpers import ORIGIN, RP_ID, passkey_login, passkey_settings, register
 
@@ -129,3 +131,47 @@ async def test_a_deactivated_accounts_passkey_does_not_log_in(app, client, alice
     assert (response.status_code, response.json()["code"]) == (401, "invalid_credentials")
     (failed,) = await stored(app, type="passkey_login_failed")
     assert (failed.user_id, failed.detail) == (me["id"], {"reason": "inactive"})
+
+
+@pytest.mark.parametrize("session", ["token", "cookie"])
+async def test_a_log_in_whose_session_cannot_be_stored_leaves_the_passkey_unused(
+    app, client, alice, session
+):
+    """The passkey's use (counter, last used) and the new session: one unit of work."""
+    authenticator = SoftAuthenticator(ORIGIN)
+    await register(client, alice, authenticator)
+    await execute(app, text(
+        "CREATE TRIGGER refuse_session BEFORE INSERT ON session "
+        "WHEN NEW.user_agent = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ))  # fmt: skip
+    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as other:
+        options = (await other.post("/account/passkeys/login/options")).json()
+        body = {"credential": authenticator.get(options, RP_ID), "session": session}
+        failed = await other.post(
+            "/account/passkeys/login", json=body, headers={"User-Agent": "refused"}
+        )
+    assert failed.status_code == 500 and "set-cookie" not in failed.headers
+    (passkey,) = (await client.get("/account/passkeys", headers=alice)).json()
+    assert passkey["last_used_at"] is None
+    assert await execute(app, text("SELECT sign_count FROM passkey")) == [(0,)]
+    assert (await passkey_login(client, authenticator, session=session)).status_code == 200
+
+
+async def test_a_counter_that_moved_meanwhile_refuses_the_answer(app, client, alice):
+    """Two answers signed with one count (a key and its clone, at once): the one whose count
+    no longer goes forward when it is stored is refused, and the counter never goes back."""
+    authenticator = SoftAuthenticator(ORIGIN)
+    await register(client, alice, authenticator)
+    # The other answer's log-in lands between this one's read of the counter and its write.
+    await execute(app, text(
+        "CREATE TRIGGER meanwhile AFTER UPDATE OF used_at ON webauthn_challenge "
+        "BEGIN UPDATE passkey SET sign_count = 1; END"
+    ))  # fmt: skip
+    response = await passkey_login(client, authenticator)  # signed with count 1
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_credentials")
+    (failed,) = await stored(app, type="passkey_login_failed")
+    assert failed.detail == {"reason": "counter_not_increased"}
+    assert await execute(app, text("SELECT sign_count FROM passkey")) == [(1,)]
+    assert (await passkey_login(client, authenticator)).status_code == 200  # count 2
+    assert await execute(app, text("SELECT sign_count FROM passkey")) == [(2,)]

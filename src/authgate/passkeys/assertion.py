@@ -4,12 +4,13 @@ challenge that is single-use and short-lived."""
 
 import hmac
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import webauthn
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 from webauthn.helpers import base64url_to_bytes
 from webauthn.helpers.structs import PublicKeyCredentialDescriptor
 
@@ -25,6 +26,8 @@ from authgate.passkeys.service import (
     signed_challenge,
     spend_challenge,
 )
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,11 +82,15 @@ async def credential_owner(db: Database, credential: dict[str, Any]) -> str | No
 
 async def authenticate(
     db: Database, rp: RelyingParty, credential: dict[str, Any], now: datetime,
-    *, user_id: int | None = None,
-) -> PasskeyLogin:  # fmt: skip
+    *, then: Callable[[Connection, PasskeyLogin], T], user_id: int | None = None,
+) -> T:  # fmt: skip
     """Verify an answer to log-in options (or, with `user_id`, to that user's re-authentication
     options): a live challenge, a known passkey (of `user_id`), a good signature and a
-    signature counter that went forward (a cloned authenticator would repeat one)."""
+    signature counter that went forward (a cloned authenticator would repeat one).
+
+    The challenge is spent first, whatever follows (fail closed); the counter then moves in
+    one unit with `then(connection, passed)`, whose result is returned: a log-in's session
+    is stored with its passkey's use, or neither is."""
     try:
         challenge = signed_challenge(credential)
         credential_id = base64url_to_bytes(credential["rawId"])
@@ -107,11 +114,20 @@ async def authenticate(
     if user_handle and not _same_handle(user_handle, rp.user_handle(found.user_id)):
         raise PasskeyRejected("user_handle_mismatch", found.user_id)
     verified = _verified(rp, credential, challenge, found)
-    values = {"sign_count": verified.new_sign_count, "last_used_at": now}
-    await db.write(
-        lambda c: c.execute(update(PASSKEY).where(PASSKEY.c.id == found.id).values(**values))
-    )
-    return PasskeyLogin(found.user_id, verified.user_verified)
+    count = verified.new_sign_count
+    # Compare-and-set on the counter read above: of two answers signed with one count (a key
+    # and its clone, at once), one wins; a key that counts nothing (0) stays at 0.
+    unchanged = PASSKEY.c.sign_count < count if count else PASSKEY.c.sign_count == 0
+    used = update(PASSKEY).where(PASSKEY.c.id == found.id, unchanged)
+
+    def work(connection: Connection) -> T:
+        if not connection.execute(used.values(sign_count=count, last_used_at=now)).rowcount:
+            kept = connection.execute(select(PASSKEY.c.id).where(PASSKEY.c.id == found.id))
+            reason = "counter_not_increased" if kept.first() else "unknown_credential"
+            raise PasskeyRejected(reason, found.user_id)  # deleted meanwhile: unknown
+        return then(connection, PasskeyLogin(found.user_id, verified.user_verified))
+
+    return await db.write(work)
 
 
 def _verified(rp: RelyingParty, credential: dict[str, Any], challenge: bytes, found: Any) -> Any:

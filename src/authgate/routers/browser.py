@@ -3,7 +3,6 @@
 from fastapi import APIRouter, Request, Response
 
 from authgate.accounts.schemas import Credentials, UserCreate, UserRead
-from authgate.accounts.snapshot import AuthUser
 from authgate.bodies import parse_body
 from authgate.browser.schemas import LoginResult, ServiceInfo, SignupResult
 from authgate.errors import CsrfFailed
@@ -38,15 +37,6 @@ def cookie_opening(
         user_agent=request.headers.get("user-agent", ""), ip=state.clients.client_ip(request),
         amr=amr, context=event_context(request), method=method,
     )  # fmt: skip
-
-
-async def open_cookie_session(
-    request: Request, response: Response, user: AuthUser, amr: str = "pwd",
-    method: str | None = None,
-) -> None:  # fmt: skip
-    opening = cookie_opening(request, user.id, amr, method)
-    await request.app.state.db.write(opening.insert)
-    set_session_cookies(response, request, opening.secret)
 
 
 @router.post(

@@ -4,6 +4,7 @@ import uuid
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from sqlalchemy import Connection
 
 from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
@@ -17,10 +18,11 @@ from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.openapi import RECENT_401, json_body, responses
 from authgate.passkeys import assertion, service
+from authgate.passkeys.assertion import PasskeyLogin
 from authgate.passkeys.errors import PasskeyRejected
 from authgate.passkeys.schemas import PasskeyLoginRequest, PasskeyRead, PasskeyRegistration
-from authgate.routers.browser import open_cookie_session
-from authgate.routers.tokens import open_tokens
+from authgate.routers.browser import cookie_opening
+from authgate.routers.tokens import token_opening
 from authgate.routing import LeanRoute
 from authgate.sessions.dependencies import (
     EnrollingUser,
@@ -29,6 +31,8 @@ from authgate.sessions.dependencies import (
     event_context,
 )
 from authgate.sessions.schemas import TokenLogin
+from authgate.sessions.tokens import TokenSessionOpening
+from authgate.sessions.transport import set_session_cookies
 
 router = APIRouter(
     prefix="/account/passkeys", tags=["passkeys"], responses=responses(413), route_class=LeanRoute
@@ -110,10 +114,20 @@ async def login(request: Request, response: Response) -> Any:
     state = request.app.state
     username = await assertion.credential_owner(state.db, data.credential) or ""
     ip, context = state.clients.client_ip(request), event_context(request)
+    cookies = data.session == "cookie"
+    opening = (cookie_opening if cookies else token_opening)(request, None, method="passkey")
+
+    def open_session(connection: Connection, passed: PasskeyLogin) -> Any:
+        """The session, stored with the passkey's use; for cookies, the user's row."""
+        # RFC 8176: a hardware-bound key; with user verification (PIN, biometrics) two factors.
+        amr = "hwk user mfa" if passed.user_verified else "hwk user"
+        opening.insert_for(connection, passed.user_id, amr)
+        return accounts.get_user(connection, passed.user_id) if cookies else None
+
     try:
         async with state.limits.login_attempt(username_key(username), ip):
-            passed = await assertion.authenticate(
-                state.db, state.passkeys, data.credential, state.clock()
+            user = await assertion.authenticate(
+                state.db, state.passkeys, data.credential, state.clock(), then=open_session
             )
     except PasskeyRejected as exc:
         # Nothing changed that the event could go with (a spent challenge is no change of
@@ -128,14 +142,12 @@ async def login(request: Request, response: Response) -> Any:
                           username=username)  # fmt: skip
         raise
     state.metrics.login("succeeded")
-    # RFC 8176: a hardware-bound key; with user verification (PIN, biometrics) two factors.
-    amr = "hwk user mfa" if passed.user_verified else "hwk user"
     message = translate("login_success", language_of(request))
-    if data.session == "cookie":
-        user = AuthUser.of(await state.db.read(lambda c: accounts.get_user(c, passed.user_id)))
-        await open_cookie_session(request, response, user, amr, "passkey")
-        return LoginResult(message=message, user=UserRead.model_validate(user))
-    pair = await open_tokens(request, passed.user_id, amr, "passkey")
-    return TokenLogin(
-        message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
-    )
+    if isinstance(opening, TokenSessionOpening):
+        pair = opening.pair(state.tokens)
+        return TokenLogin(
+            message=message, access=pair.access, refresh=pair.refresh or "",
+            expires_in=pair.expires_in,
+        )  # fmt: skip
+    set_session_cookies(response, request, opening.secret)
+    return LoginResult(message=message, user=UserRead.model_validate(AuthUser.of(user)))

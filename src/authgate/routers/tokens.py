@@ -70,14 +70,6 @@ def token_opening(
     )  # fmt: skip
 
 
-async def open_tokens(
-    request: Request, user_id: int, amr: str = "pwd", method: str | None = None
-) -> tokens.TokenPair:
-    opening = token_opening(request, user_id, amr, method)
-    await request.app.state.db.write(opening.insert)
-    return opening.pair(request.app.state.tokens)
-
-
 @router.post(
     "/login",
     response_model=TokenLogin,

@@ -67,8 +67,11 @@ class SessionOpening:
             user_id=self.user_id, session_id=self.id, **detail,
         )  # fmt: skip
 
-    def insert_for(self, connection: Connection, user_id: int) -> None:
-        """`insert`, for the user that the same unit has just created (made with `user_id`
-        None): a sign-up and its first session are one unit of work."""
+    def insert_for(self, connection: Connection, user_id: int, amr: str | None = None) -> None:
+        """`insert`, for the user that the same unit has just created or proved (made with
+        `user_id` None), and with `amr` when the proof says it: a sign-up and its first
+        session, or a log-in's last step and its session, are one unit of work."""
         self.user_id = self.row["user_id"] = user_id
+        if amr is not None:
+            self.row["amr"] = amr
         self.insert(connection)

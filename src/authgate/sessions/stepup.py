@@ -110,7 +110,9 @@ async def _check(
         reason = None if spent else "wrong_code"
     else:
         try:
-            passed = await passkeys.authenticate(db, rp, proof.passkey or {}, now, user_id=user_id)
+            passed = await passkeys.authenticate(
+                db, rp, proof.passkey or {}, now, then=lambda _, passed: passed, user_id=user_id
+            )
         except PasskeyRejected as exc:
             raise ReauthenticationRejected("passkey", exc.reason) from None
         return passed.user_verified
