@@ -1,11 +1,13 @@
 """Step-up: sensitive changes need a recent authentication of the current session."""
 
+import httpx
 import jwt
 import pytest
+from sqlalchemy import text
 
 from authgate import Settings
 from tests.bearer import bearer, create_account, token_login
-from tests.helpers import PASSWORD, csrf_headers, signup
+from tests.helpers import PASSWORD, csrf_headers, execute, signup
 from tests.mfa.helpers import code_at, enrol
 
 STALE = 301
@@ -195,3 +197,29 @@ async def test_wrong_passwords_count_against_the_login_limit(limited, clock):
             assert (await reauth(c, headers, password="wrong-password")).status_code == 400
         response = await reauth(c, headers, password=PASSWORD)
         assert (response.status_code, response.json()["code"]) == (429, "rate_limited")
+
+
+@pytest.mark.parametrize("method", ["code", "recovery_code"])
+async def test_a_step_up_whose_session_cannot_be_stored_spends_nothing(app, client, clock, method):
+    """The code (a TOTP step, or a recovery code) and the session that replaces the old one:
+    one unit of work."""
+    await create_account(client)
+    headers = bearer((await token_login(client))["access"])
+    secret, recovery = await enrol(client, headers, clock)
+    clock.advance(STALE)
+    proof = {"code": code_at(secret, clock)} if method == "code" else {"recovery_code": recovery[0]}
+    await execute(app, text(
+        "CREATE TRIGGER refuse_session BEFORE INSERT ON session "
+        "WHEN NEW.user_agent = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ))  # fmt: skip
+    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as other:
+        failed = await other.post(
+            "/account/reauthenticate", json=proof, headers={**headers, "User-Agent": "refused"}
+        )
+    assert failed.status_code == 500
+    # The old session lives on, and the same code replaces it now.
+    done = await reauth(client, headers, **proof)
+    assert done.status_code == 200, done.text
+    amr = {"code": ["pwd", "otp", "mfa"], "recovery_code": ["pwd", "mfa"]}[method]
+    assert claims(done.json()["access"])["amr"] == amr

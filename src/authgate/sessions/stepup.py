@@ -65,60 +65,66 @@ async def reauthenticate(
     rp: RelyingParty, session: SessionState, proof: ReauthRequest, *, now: datetime,
     opening: NewSession, context: EventContext = NO_CONTEXT,
 ) -> Replacement:  # fmt: skip
-    """Check one proof of identity, then replace the session with a new one."""
-    method = proof.method
-    user_verified = await _check(db, hasher, cipher, rp, session.user.id, proof, now, context)
-    amr = stepped_up_amr(session.amr, method, user_verified)
-    successor = SessionSuccessor(session, opening, now, amr=amr, context=context, method=method)
+    """Check one proof of identity and replace the session with a new one, in one unit with
+    what the proof spends (a recovery code, a TOTP step, a passkey's counter): nothing is
+    spent for a session that could not be replaced (ended meanwhile, or not stored)."""
+    method, user_id = proof.method, session.user.id
 
-    def replace(connection: Connection) -> None:
+    def replace(connection: Connection, user_verified: bool = False) -> SessionSuccessor:
+        amr = stepped_up_amr(session.amr, method, user_verified)
+        successor = SessionSuccessor(session, opening, now, amr=amr, context=context,
+                                     method=method)  # fmt: skip
         if not end_sessions(
             connection, [session.id], now, context,
             type=EventType.SESSION_ENDED, reason="reauthenticated",
         ):  # fmt: skip
             raise TokenRevoked()  # ended meanwhile (logged out elsewhere): no successor
         audit.record(
-            connection, EventType.REAUTHENTICATED, context, user_id=session.user.id,
+            connection, EventType.REAUTHENTICATED, context, user_id=user_id,
             session_id=successor.session_id, method=method, amr=amr.split(),
         )  # fmt: skip
         successor.insert(connection)
+        return successor
 
-    await db.write(replace)
-    return successor.replacement(codec)
+    def spend_code(connection: Connection) -> SessionSuccessor:
+        _spend_code(connection, cipher, user_id, proof, now, context)
+        return replace(connection)
 
-
-async def _check(
-    db: Database, hasher: PasswordHasher, cipher: KeyCipher, rp: RelyingParty,
-    user_id: int, proof: ReauthRequest, now: datetime, context: EventContext,
-) -> bool:  # fmt: skip
-    """Refuse a wrong proof (ReauthenticationRejected); True when a passkey verified the user."""
-    reason: str | None = None
     if proof.password is not None:
         row = await db.read(lambda connection: accounts.get_user(connection, user_id))
         ok, _ = await hasher.verify(proof.password, row.password_hash)
-        reason = None if ok else "wrong_password"
-    elif proof.code is not None:
-        code = proof.code
-        reason = await db.write(lambda c: mfa.totp_refusal(c, cipher, user_id, code, now))
-    elif proof.recovery_code is not None:
-        given = proof.recovery_code
-        spent = await db.write(
-            lambda c: mfa.accept_recovery_code(
-                c, user_id, given, now, context=context, purpose="reauthenticate"
-            )
-        )
-        reason = None if spent else "wrong_code"
+        if not ok:
+            raise ReauthenticationRejected(method, "wrong_password")
+        successor = await db.write(replace)
+    elif proof.code is not None or proof.recovery_code is not None:
+        successor = await db.write(spend_code)
     else:
         try:
-            passed = await passkeys.authenticate(
-                db, rp, proof.passkey or {}, now, then=lambda _, passed: passed, user_id=user_id
-            )
+            successor = await passkeys.authenticate(
+                db, rp, proof.passkey or {}, now, user_id=user_id,
+                then=lambda connection, passed: replace(connection, passed.user_verified),
+            )  # fmt: skip
         except PasskeyRejected as exc:
-            raise ReauthenticationRejected("passkey", exc.reason) from None
-        return passed.user_verified
+            raise ReauthenticationRejected(method, exc.reason) from None
+    return successor.replacement(codec)
+
+
+def _spend_code(
+    connection: Connection, cipher: KeyCipher, user_id: int, proof: ReauthRequest,
+    now: datetime, context: EventContext,
+) -> None:  # fmt: skip
+    """Accept the proof's TOTP code or spend its recovery code; ReauthenticationRejected (with
+    nothing changed) when it is not one."""
+    if proof.code is not None:
+        reason = mfa.totp_refusal(connection, cipher, user_id, proof.code, now)
+    else:
+        spent = mfa.accept_recovery_code(
+            connection, user_id, proof.recovery_code or "", now, context=context,
+            purpose="reauthenticate",
+        )  # fmt: skip
+        reason = None if spent else "wrong_code"
     if reason is not None:
         raise ReauthenticationRejected(proof.method, reason)
-    return False
 
 
 async def confirm_totp(
