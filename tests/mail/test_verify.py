@@ -1,7 +1,7 @@
 """E-mail verification: at sign-up (both routes), on an address change, on request."""
 
 import httpx
-from sqlalchemy import select, text
+from sqlalchemy import select, text, update
 
 from authgate.accounts.models import User
 from tests.helpers import PASSWORD, csrf_headers, execute, fetch, signup
@@ -116,4 +116,17 @@ async def test_an_address_whose_mail_cannot_be_queued_is_not_changed(app, client
     assert response.status_code == 500
     assert (await client.get("/account/me")).json()["email"] == ALICE
     assert await fetch(app, select(USER.c.email)) == [(ALICE,)]
-    assert len(smtp.mails) == 1
+
+
+async def test_an_address_is_new_against_the_stored_one_not_the_sessions_copy(app, client, smtp):
+    """A session's cached copy of the user may lag a change made elsewhere: whether an address
+    is new, and needs its link, is decided against the stored row."""
+    await signed_up_with_mail(client, smtp)
+    assert (await client.get("/account/me")).json()["email"] == ALICE  # the session's copy
+    moved = "moved@example.com"  # changed elsewhere, with no notice to this process
+    await execute(app, update(USER).values(email=moved, email_key=moved, email_verified=True))
+    changed = await client.patch("/account/me", json={"email": ALICE}, headers=csrf_headers(client))
+    assert changed.status_code == 200, changed.text
+    assert await fetch(app, select(USER.c.email, USER.c.email_verified)) == [(ALICE, False)]
+    (_, mail) = await smtp.wait_for(2)
+    assert mail.recipients == [ALICE] and mail.link

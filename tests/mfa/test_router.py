@@ -21,7 +21,7 @@ async def alice(client):
 async def password_step(client, route="/account/login", **extra):
     body = {"username": "alice", "password": PASSWORD}
     if route == "/account/token":
-        response = await client.post(route, data={**body, "grant_type": "password"})
+        response = await client.post(route, data={**body, "grant_type": "password"}, **extra)
     else:
         response = await client.post(route, json=body, **extra)
     assert response.status_code == 401, response.text
@@ -207,7 +207,7 @@ async def test_deleting_the_account_deletes_its_factor(app, client, alice, clock
     assert await execute(app, select(TotpFactor)) == []
 
 
-@pytest.mark.parametrize("route", ["/login", "/account/login"])
+@pytest.mark.parametrize("route", ["/login", "/account/login", "/account/token"])
 async def test_a_second_step_whose_session_cannot_be_stored_spends_nothing(
     app, client, alice, clock, route
 ):

@@ -175,3 +175,20 @@ async def test_a_counter_that_moved_meanwhile_refuses_the_answer(app, client, al
     assert await execute(app, text("SELECT sign_count FROM passkey")) == [(1,)]
     assert (await passkey_login(client, authenticator)).status_code == 200  # count 2
     assert await execute(app, text("SELECT sign_count FROM passkey")) == [(2,)]
+
+
+async def test_an_account_deactivated_meanwhile_opens_no_session(app, client, alice):
+    """Deactivated between the passkey's look-up and its use: refused as inactive."""
+    authenticator = SoftAuthenticator(ORIGIN)
+    await register(client, alice, authenticator)
+    await execute(app, text(
+        'CREATE TRIGGER meanwhile AFTER UPDATE OF used_at ON webauthn_challenge '
+        'BEGIN UPDATE "user" SET is_active = 0; END'
+    ))  # fmt: skip
+    sessions = len(await stored(app, type="login_succeeded"))
+    response = await passkey_login(client, authenticator, session="cookie")
+    assert (response.status_code, response.json()["code"]) == (401, "invalid_credentials")
+    assert "set-cookie" not in response.headers
+    (failed,) = await stored(app, type="passkey_login_failed")
+    assert failed.detail == {"reason": "inactive"}
+    assert len(await stored(app, type="login_succeeded")) == sessions

@@ -60,7 +60,7 @@ async def register(
     No read before the hash: a taken name costs the hash that a fresh one costs (so a
     sign-up's time does not tell which it was), and every other sign-up saves a read and its
     thread hop. `then(connection, user_id)` runs in the same unit, once the user exists (a
-    sign-up's first session): both happen, or neither."""
+    sign-up's first session, its verification mail): all happen, or none."""
     check_password(data.password, data.username, min_length)
     keys = {"name_key": username_key(data.username), "mail_key": email_key(data.email)}
     row = {
@@ -179,7 +179,8 @@ def update_profile(
     if "email" in given:
         changes["email"], changes["email_key"] = given["email"], email_key(given["email"])
         if changes["email_key"] != user.email_key:
-            changes["email_verified"], new_address = False, True
+            changes["email_verified"] = False
+            new_address = changes["email_key"] is not None  # removed: no mail to send
     for name in ("first_name", "last_name"):
         if name in given:
             changes[name] = given[name] or ""

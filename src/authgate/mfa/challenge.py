@@ -36,7 +36,15 @@ class Passed:
 
     user_id: int
     kind: str
-    method: str  # "totp" | "recovery_code"
+
+
+@dataclass(frozen=True, slots=True)
+class Challenged:
+    """A live challenge, before its code: whose (the username, for the log-in limits), and
+    the route it finishes as (fixed when the challenge was made)."""
+
+    username: str
+    kind: str
 
 
 def method_of(code: str | None) -> str:
@@ -76,23 +84,24 @@ def challenge_or_open(
     return work
 
 
-async def challenged_username(db: Database, token: str, now: datetime) -> str | None:
-    """The username of a live challenge (for the log-in limits), None for any other token."""
+async def challenged(db: Database, token: str, now: datetime) -> Challenged | None:
+    """The live challenge that `token` stands for; None for any other token."""
     if not token or len(token) > TOKEN_MAX_LENGTH:
         return None
     return await db.read(lambda connection: _live(connection, _hash(token), now))
 
 
-def _live(connection: Connection, token_hash: str, now: datetime) -> Any:
-    return connection.execute(
-        select(USER.c.username)
+def _live(connection: Connection, token_hash: str, now: datetime) -> Challenged | None:
+    found = connection.execute(
+        select(USER.c.username, CHALLENGE.c.kind)
         .join(CHALLENGE, CHALLENGE.c.user_id == USER.c.id)
         .where(
             CHALLENGE.c.token_hash == token_hash,
             CHALLENGE.c.used_at.is_(None),
             CHALLENGE.c.expires_at > now,
         )
-    ).scalar()
+    ).first()
+    return None if found is None else Challenged(found.username, found.kind)
 
 
 async def finish(
@@ -137,7 +146,7 @@ async def finish(
             raise MfaCodeRejected("used_token", found.user_id, method)  # rolls the code back
         audit.record(connection, EventType.MFA_SUCCEEDED, context, user_id=found.user_id,
                      method=method, kind=found.kind)  # fmt: skip
-        return then(connection, Passed(found.user_id, found.kind, method))
+        return then(connection, Passed(found.user_id, found.kind))
 
     outcome = await db.write(work)
     if isinstance(outcome, MfaCodeRejected):

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import webauthn
 from sqlalchemy import Connection, select, update
@@ -26,8 +26,7 @@ from authgate.passkeys.service import (
     signed_challenge,
     spend_challenge,
 )
-
-T = TypeVar("T")
+from authgate.units import T
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,16 +114,16 @@ async def authenticate(
         raise PasskeyRejected("user_handle_mismatch", found.user_id)
     verified = _verified(rp, credential, challenge, found)
     count = verified.new_sign_count
-    # Compare-and-set on the counter read above: of two answers signed with one count (a key
-    # and its clone, at once), one wins; a key that counts nothing (0) stays at 0.
-    unchanged = PASSKEY.c.sign_count < count if count else PASSKEY.c.sign_count == 0
-    used = update(PASSKEY).where(PASSKEY.c.id == found.id, unchanged)
+    # Compare-and-set on what was read above: of two answers signed with one count (a key and
+    # its clone, at once), one wins; a key that counts nothing (0) stays at 0; and the account
+    # is still active when its session opens.
+    goes_forward = PASSKEY.c.sign_count < count if count else PASSKEY.c.sign_count == 0
+    active = select(USER.c.id).where(USER.c.id == PASSKEY.c.user_id, USER.c.is_active).exists()
+    used = update(PASSKEY).where(PASSKEY.c.id == found.id, goes_forward, active)
 
     def work(connection: Connection) -> T:
         if not connection.execute(used.values(sign_count=count, last_used_at=now)).rowcount:
-            kept = connection.execute(select(PASSKEY.c.id).where(PASSKEY.c.id == found.id))
-            reason = "counter_not_increased" if kept.first() else "unknown_credential"
-            raise PasskeyRejected(reason, found.user_id)  # deleted meanwhile: unknown
+            raise PasskeyRejected(_refusal(connection, found.id), found.user_id)
         return then(connection, PasskeyLogin(found.user_id, verified.user_verified))
 
     return await db.write(work)
@@ -143,6 +142,18 @@ def _verified(rp: RelyingParty, credential: dict[str, Any], challenge: bytes, fo
         # (a cloned authenticator), the others are one reason.
         reason = "counter_not_increased" if "sign count" in str(exc) else "invalid_assertion"
         raise PasskeyRejected(reason, found.user_id) from None
+
+
+def _refusal(connection: Connection, passkey_id: Any) -> str:
+    """Why a verified answer's passkey could not be used: what changed since it was read."""
+    row = connection.execute(
+        select(USER.c.is_active)
+        .join(PASSKEY, PASSKEY.c.user_id == USER.c.id)
+        .where(PASSKEY.c.id == passkey_id)
+    ).first()
+    if row is None:
+        return "unknown_credential"  # deleted meanwhile
+    return "counter_not_increased" if row.is_active else "inactive"
 
 
 def _same_handle(given: str, expected: bytes) -> bool:

@@ -32,6 +32,7 @@ from authgate.sessions.dependencies import (
     is_enrolling,
 )
 from authgate.sessions.schemas import OAuth2Token, TokenLogin
+from authgate.sessions.tokens import TokenSessionOpening
 from authgate.sessions.transport import set_session_cookies
 
 router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413), route_class=LeanRoute)
@@ -120,29 +121,28 @@ async def login_mfa(request: Request, response: Response) -> Any:
     data = await parse_body(request, MfaLogin)
     state = request.app.state
     now = state.clock()
-    username = await challenge.challenged_username(state.db, data.mfa_token, now) or ""
+    found = await challenge.challenged(state.db, data.mfa_token, now)
+    username, kind = (found.username, found.kind) if found else ("", "token")
     context = event_context(request)
-    # The challenge says which route the password came through: both sessions are made
-    # ready (only the one it names is stored), so that its unit opens it with the code spent.
+    # The session of the route the challenge names (fixed when it was made), made ready so
+    # that the unit that spends the code stores it.
     method = challenge.method_of(data.code)
-    amr = LOGIN_AMR[method]
-    cookie = cookie_opening(request, None, amr, method)
-    token = token_opening(request, None, amr, method)
+    new_session = cookie_opening if kind == "cookie" else token_opening
+    opening = new_session(request, None, LOGIN_AMR[method], method)
 
-    def open_session(connection: Connection, passed: Passed) -> tuple[str, Any]:
-        """The session the challenge names, stored; for cookies, the user's row too."""
-        if passed.kind != "cookie":
-            token.insert_for(connection, passed.user_id)
-            return passed.kind, None
-        cookie.insert_for(connection, passed.user_id)
-        return passed.kind, accounts.get_user(connection, passed.user_id)
+    def open_session(connection: Connection, passed: Passed) -> Any:
+        """The session, stored; for cookies, the user's row too."""
+        opening.insert_for(connection, passed.user_id)
+        if isinstance(opening, TokenSessionOpening):
+            return None
+        return accounts.get_user(connection, passed.user_id)
 
     # Wrong codes count against the log-in limit of the account, like wrong passwords.
     try:
         async with state.limits.login_attempt(
             username_key(username), state.clients.client_ip(request)
         ):
-            kind, user = await challenge.finish(
+            user = await challenge.finish(
                 state.db, state.totp_cipher, data.mfa_token, code=data.code,
                 recovery_code=data.recovery_code, now=now, then=open_session, context=context,
             )  # fmt: skip
@@ -156,10 +156,10 @@ async def login_mfa(request: Request, response: Response) -> Any:
                           username=username)  # fmt: skip
         raise
     message = translate("login_success", language_of(request))
-    if kind == "cookie":
-        set_session_cookies(response, request, cookie.secret)
+    if not isinstance(opening, TokenSessionOpening):
+        set_session_cookies(response, request, opening.secret)
         return LoginResult(message=message, user=UserRead.model_validate(AuthUser.of(user)))
-    pair = token.pair(state.tokens)
+    pair = opening.pair(state.tokens)
     if kind == "oauth2":
         return OAuth2Token(
             access_token=pair.access, refresh_token=pair.refresh, expires_in=pair.expires_in

@@ -114,15 +114,17 @@ async def login(request: Request, response: Response) -> Any:
     state = request.app.state
     username = await assertion.credential_owner(state.db, data.credential) or ""
     ip, context = state.clients.client_ip(request), event_context(request)
-    cookies = data.session == "cookie"
-    opening = (cookie_opening if cookies else token_opening)(request, None, method="passkey")
+    new_session = cookie_opening if data.session == "cookie" else token_opening
+    opening = new_session(request, None, method="passkey")
 
     def open_session(connection: Connection, passed: PasskeyLogin) -> Any:
-        """The session, stored with the passkey's use; for cookies, the user's row."""
+        """The session, stored with the passkey's use; for cookies, the user's row too."""
         # RFC 8176: a hardware-bound key; with user verification (PIN, biometrics) two factors.
         amr = "hwk user mfa" if passed.user_verified else "hwk user"
         opening.insert_for(connection, passed.user_id, amr)
-        return accounts.get_user(connection, passed.user_id) if cookies else None
+        if isinstance(opening, TokenSessionOpening):
+            return None
+        return accounts.get_user(connection, passed.user_id)
 
     try:
         async with state.limits.login_attempt(username_key(username), ip):
@@ -143,11 +145,10 @@ async def login(request: Request, response: Response) -> Any:
         raise
     state.metrics.login("succeeded")
     message = translate("login_success", language_of(request))
-    if isinstance(opening, TokenSessionOpening):
-        pair = opening.pair(state.tokens)
-        return TokenLogin(
-            message=message, access=pair.access, refresh=pair.refresh or "",
-            expires_in=pair.expires_in,
-        )  # fmt: skip
-    set_session_cookies(response, request, opening.secret)
-    return LoginResult(message=message, user=UserRead.model_validate(AuthUser.of(user)))
+    if not isinstance(opening, TokenSessionOpening):
+        set_session_cookies(response, request, opening.secret)
+        return LoginResult(message=message, user=UserRead.model_validate(AuthUser.of(user)))
+    pair = opening.pair(state.tokens)
+    return TokenLogin(
+        message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
+    )
