@@ -1,8 +1,11 @@
-"""Helpers shared by tests: sign-up and the CSRF header."""
+"""Helpers shared by tests: sign-up, the CSRF header, the app's database, and failures made
+to order inside a unit of work."""
 
 import httpx
+from sqlalchemy import text
 
 PASSWORD = "correct-horse-battery"
+REFUSED = {"User-Agent": "refused"}  # a request whose new session cannot be stored
 
 
 async def signup(
@@ -33,6 +36,21 @@ async def execute(app, statement, params=None):  # type: ignore[no-untyped-def]
 async def fetch(app, statement, params=None):  # type: ignore[no-untyped-def]
     """The rows of one Core statement, read through the app's database."""
     return await app.state.db.read(lambda c: c.execute(statement, params or {}).all())
+
+
+async def refuse_sessions(app) -> None:  # type: ignore[no-untyped-def]
+    """From now on (SQLite), storing a session for a request with the REFUSED headers fails
+    inside its unit of work, as a full disk or a lost connection would."""
+    await execute(app, text(
+        "CREATE TRIGGER refuse_session BEFORE INSERT ON session "
+        "WHEN NEW.user_agent = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    ))  # fmt: skip
+
+
+def quiet_client(app) -> httpx.AsyncClient:  # type: ignore[no-untyped-def]
+    """A client of `app` that gets a server error as the 500 answer, not as an exception."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
 
 
 async def mailed_token(app, kind: str) -> str:  # type: ignore[no-untyped-def]

@@ -3,11 +3,10 @@
 import asyncio
 from collections import Counter
 
-import httpx
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 
 from authgate.accounts.models import User
-from tests.helpers import PASSWORD, fetch
+from tests.helpers import PASSWORD, REFUSED, fetch, quiet_client, refuse_sessions
 
 RACERS = 10
 
@@ -63,15 +62,10 @@ async def test_a_name_and_an_address_both_taken_answer_username_taken(app, new_c
 
 async def test_a_signup_whose_session_cannot_be_stored_leaves_no_account(app):
     """The account and its first session are one unit of work: both, or neither."""
-    refuse = text(
-        "CREATE TRIGGER refuse_session BEFORE INSERT ON session "
-        "WHEN NEW.user_agent = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"
-    )
-    await app.state.db.write(lambda connection: connection.execute(refuse))
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    await refuse_sessions(app)
+    async with quiet_client(app) as client:
         body = {"username": "atomic", "password": PASSWORD}
-        failed = await client.post("/signup", json=body, headers={"User-Agent": "refused"})
+        failed = await client.post("/signup", json=body, headers=REFUSED)
         assert failed.status_code == 500 and "set-cookie" not in failed.headers
         assert await count_users(app) == 0
         assert (await client.post("/signup", json=body)).status_code == 201

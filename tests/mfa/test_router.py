@@ -1,12 +1,11 @@
 """TOTP set-up, the log-in's second step through each log-in route, recovery codes."""
 
-import httpx
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from authgate.mfa.models import RecoveryCode, TotpFactor
 from tests.bearer import bearer, create_account, token_login
-from tests.helpers import PASSWORD, execute
+from tests.helpers import PASSWORD, REFUSED, execute, quiet_client, refuse_sessions
 from tests.mfa.helpers import code_at, enrol
 
 WRONG = "000000"
@@ -213,16 +212,11 @@ async def test_a_second_step_whose_session_cannot_be_stored_spends_nothing(
 ):
     """The challenge, the recovery code and the new session: one unit of work."""
     _, codes = await enrol(client, bearer(alice["access"]), clock)
-    refused = {"User-Agent": "refused"}
-    token = (await password_step(client, route, headers=refused))["mfa_token"]
-    await execute(app, text(
-        "CREATE TRIGGER refuse_session BEFORE INSERT ON session "
-        "WHEN NEW.user_agent = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"
-    ))  # fmt: skip
-    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as other:
+    token = (await password_step(client, route))["mfa_token"]
+    await refuse_sessions(app)
+    async with quiet_client(app) as other:
         body = {"mfa_token": token, "recovery_code": codes[0]}
-        failed = await other.post("/account/login/mfa", json=body, headers=refused)
+        failed = await other.post("/account/login/mfa", json=body, headers=REFUSED)
         assert failed.status_code == 500 and "set-cookie" not in failed.headers
         # Neither the challenge nor the code was spent: the same pair finishes the log-in.
         finished = await other.post("/account/login/mfa", json=body)

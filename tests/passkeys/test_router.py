@@ -1,13 +1,12 @@
 """Passkeys through HTTP, with a software authenticator: register, list, log in, delete."""
 
-import httpx
 import jwt
 import pytest
 from sqlalchemy import text
 
 from tests.audit.helpers import stored
 from tests.bearer import bearer, create_account, set_user_flags, token_login
-from tests.helpers import csrf_headers, execute
+from tests.helpers import REFUSED, csrf_headers, execute, quiet_client, refuse_sessions
 from tests.passkeys.authenticator import SoftAuthenticator
 from tests.passkeys.helpers import ORIGIN, RP_ID, passkey_login, passkey_settings, register
 
@@ -140,17 +139,11 @@ async def test_a_log_in_whose_session_cannot_be_stored_leaves_the_passkey_unused
     """The passkey's use (counter, last used) and the new session: one unit of work."""
     authenticator = SoftAuthenticator(ORIGIN)
     await register(client, alice, authenticator)
-    await execute(app, text(
-        "CREATE TRIGGER refuse_session BEFORE INSERT ON session "
-        "WHEN NEW.user_agent = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"
-    ))  # fmt: skip
-    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as other:
+    await refuse_sessions(app)
+    async with quiet_client(app) as other:
         options = (await other.post("/account/passkeys/login/options")).json()
         body = {"credential": authenticator.get(options, RP_ID), "session": session}
-        failed = await other.post(
-            "/account/passkeys/login", json=body, headers={"User-Agent": "refused"}
-        )
+        failed = await other.post("/account/passkeys/login", json=body, headers=REFUSED)
     assert failed.status_code == 500 and "set-cookie" not in failed.headers
     (passkey,) = (await client.get("/account/passkeys", headers=alice)).json()
     assert passkey["last_used_at"] is None

@@ -1,13 +1,18 @@
 """Step-up: sensitive changes need a recent authentication of the current session."""
 
-import httpx
 import jwt
 import pytest
-from sqlalchemy import text
 
 from authgate import Settings
 from tests.bearer import bearer, create_account, token_login
-from tests.helpers import PASSWORD, csrf_headers, execute, signup
+from tests.helpers import (
+    PASSWORD,
+    REFUSED,
+    csrf_headers,
+    quiet_client,
+    refuse_sessions,
+    signup,
+)
 from tests.mfa.helpers import code_at, enrol
 
 STALE = 301
@@ -208,14 +213,10 @@ async def test_a_step_up_whose_session_cannot_be_stored_spends_nothing(app, clie
     secret, recovery = await enrol(client, headers, clock)
     clock.advance(STALE)
     proof = {"code": code_at(secret, clock)} if method == "code" else {"recovery_code": recovery[0]}
-    await execute(app, text(
-        "CREATE TRIGGER refuse_session BEFORE INSERT ON session "
-        "WHEN NEW.user_agent = 'refused' BEGIN SELECT RAISE(ABORT, 'refused'); END"
-    ))  # fmt: skip
-    quiet = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-    async with httpx.AsyncClient(transport=quiet, base_url="http://testserver") as other:
+    await refuse_sessions(app)
+    async with quiet_client(app) as other:
         failed = await other.post(
-            "/account/reauthenticate", json=proof, headers={**headers, "User-Agent": "refused"}
+            "/account/reauthenticate", json=proof, headers={**headers, **REFUSED}
         )
     assert failed.status_code == 500
     # The old session lives on, and the same code replaces it now.
