@@ -151,16 +151,22 @@ async def test_a_log_in_whose_session_cannot_be_stored_leaves_the_passkey_unused
     assert (await passkey_login(client, authenticator, session=session)).status_code == 200
 
 
+async def when_a_challenge_is_spent(app, statement: str) -> None:  # type: ignore[no-untyped-def]
+    """Run `statement` in the unit that spends a challenge: a change made meanwhile, between a
+    log-in's read of its passkey and that passkey's use."""
+    await execute(app, text(
+        "CREATE TRIGGER meanwhile AFTER UPDATE OF used_at ON webauthn_challenge "
+        f"BEGIN {statement}; END"
+    ))  # fmt: skip
+
+
 async def test_a_counter_that_moved_meanwhile_refuses_the_answer(app, client, alice):
     """Two answers signed with one count (a key and its clone, at once): the one whose count
     no longer goes forward when it is stored is refused, and the counter never goes back."""
     authenticator = SoftAuthenticator(ORIGIN)
     await register(client, alice, authenticator)
     # The other answer's log-in lands between this one's read of the counter and its write.
-    await execute(app, text(
-        "CREATE TRIGGER meanwhile AFTER UPDATE OF used_at ON webauthn_challenge "
-        "BEGIN UPDATE passkey SET sign_count = 1; END"
-    ))  # fmt: skip
+    await when_a_challenge_is_spent(app, "UPDATE passkey SET sign_count = 1")
     response = await passkey_login(client, authenticator)  # signed with count 1
     assert (response.status_code, response.json()["code"]) == (401, "invalid_credentials")
     (failed,) = await stored(app, type="passkey_login_failed")
@@ -174,10 +180,7 @@ async def test_an_account_deactivated_meanwhile_opens_no_session(app, client, al
     """Deactivated between the passkey's look-up and its use: refused as inactive."""
     authenticator = SoftAuthenticator(ORIGIN)
     await register(client, alice, authenticator)
-    await execute(app, text(
-        'CREATE TRIGGER meanwhile AFTER UPDATE OF used_at ON webauthn_challenge '
-        'BEGIN UPDATE "user" SET is_active = 0; END'
-    ))  # fmt: skip
+    await when_a_challenge_is_spent(app, 'UPDATE "user" SET is_active = 0')
     sessions = len(await stored(app, type="login_succeeded"))
     response = await passkey_login(client, authenticator, session="cookie")
     assert (response.status_code, response.json()["code"]) == (401, "invalid_credentials")

@@ -31,14 +31,6 @@ TOKEN_MAX_LENGTH = 200
 
 
 @dataclass(frozen=True, slots=True)
-class Passed:
-    """A finished log-in: whose, and through which route (`cookie`, `token`, `oauth2`)."""
-
-    user_id: int
-    kind: str
-
-
-@dataclass(frozen=True, slots=True)
 class Challenged:
     """A live challenge, before its code: whose (the username, for the log-in limits), and
     the route it finishes as (fixed when the challenge was made)."""
@@ -106,11 +98,11 @@ def _live(connection: Connection, token_hash: str, now: datetime) -> Challenged 
 
 async def finish(
     db: Database, cipher: KeyCipher, token: str, *, code: str | None, recovery_code: str | None,
-    now: datetime, then: Callable[[Connection, Passed], T], context: EventContext = NO_CONTEXT,
+    now: datetime, then: Callable[[Connection, int], T], context: EventContext = NO_CONTEXT,
 ) -> T:  # fmt: skip
     """Redeem `token` with a TOTP code or a recovery code; MfaCodeRejected otherwise.
 
-    Once redeemed, `then(connection, passed)` runs in the same unit and its result is
+    Once redeemed, `then(connection, user_id)` runs in the same unit and its result is
     returned: the log-in's session opens with the challenge and the code spent, or nothing is
     spent (a recovery code is never lost to a session that could not be stored). The step's
     outcome is recorded in the unit that spends the challenge, or counts a wrong code against
@@ -146,7 +138,7 @@ async def finish(
             raise MfaCodeRejected("used_token", found.user_id, method)  # rolls the code back
         audit.record(connection, EventType.MFA_SUCCEEDED, context, user_id=found.user_id,
                      method=method, kind=found.kind)  # fmt: skip
-        return then(connection, Passed(found.user_id, found.kind))
+        return then(connection, found.user_id)
 
     outcome = await db.write(work)
     if isinstance(outcome, MfaCodeRejected):

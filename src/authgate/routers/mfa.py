@@ -16,7 +16,6 @@ from authgate.errors import RateLimited
 from authgate.handlers import language_of
 from authgate.i18n import translate
 from authgate.mfa import challenge, service
-from authgate.mfa.challenge import Passed
 from authgate.mfa.errors import MfaCodeRejected
 from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpConfirmed, TotpSetupRead
 from authgate.openapi import RECENT_401, form_or_json, responses
@@ -130,12 +129,12 @@ async def login_mfa(request: Request, response: Response) -> Any:
     new_session = cookie_opening if kind == "cookie" else token_opening
     opening = new_session(request, None, LOGIN_AMR[method], method)
 
-    def open_session(connection: Connection, passed: Passed) -> Any:
+    def open_session(connection: Connection, user_id: int) -> Any:
         """The session, stored; for cookies, the user's row too."""
-        opening.insert_for(connection, passed.user_id)
+        opening.insert_for(connection, user_id)
         if isinstance(opening, TokenSessionOpening):
             return None
-        return accounts.get_user(connection, passed.user_id)
+        return accounts.get_user(connection, user_id)
 
     # Wrong codes count against the log-in limit of the account, like wrong passwords.
     try:
