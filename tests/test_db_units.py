@@ -3,20 +3,23 @@ database: values go in and come out exactly as Core statements (with the model's
 store and read them."""
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import DateTime, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, DateTime, bindparam, event, func, insert, select, text, update
 from sqlalchemy.dialects.sqlite import dialect as sqlite_dialect
 
 from authgate.accounts.models import User
 from authgate.changes import announce, user_changed
 from authgate.db import UTCDateTime
 from authgate.sessions.models import LoginSession
-from authgate.units import Prepared, after_commit
+from authgate.sqlite import SqliteThreads
+from authgate.units import Prepared, Work, after_commit
 from tests.bearer import create_account, set_user_flags, token_login
 from tests.helpers import execute
 
@@ -194,3 +197,39 @@ def test_sqlite_datetimes_written_by_others_are_read_as_utc(text: str, expected:
     dialect = sqlite_dialect()
     read = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)(text)
     assert read == expected and read.tzinfo is UTC
+
+
+async def test_sqlite_writes_submitted_together_share_one_commit(tmp_path: Path) -> None:
+    """Units that a loop submits in one iteration reach the writer thread together, however
+    long the iteration: one round, one COMMIT, each unit in its own savepoint."""
+    threads = SqliteThreads(f"sqlite:///{tmp_path / 'rounds.db'}")
+    commits: list[object] = []
+    event.listen(threads.engine, "commit", commits.append)
+
+    def insert(n: int) -> Work[int]:
+        def work(connection: Connection) -> int:
+            connection.exec_driver_sql(f"INSERT INTO t VALUES ({n})")
+            if n == 3:
+                raise LookupError(n)
+            return n
+
+        return work
+
+    try:
+        await threads.run(lambda c: c.exec_driver_sql("CREATE TABLE t (n INTEGER)"), readonly=False)
+        commits.clear()
+
+        async def submit(n: int) -> int:
+            time.sleep(0.005)  # the loop busy with other requests: the thread is free meanwhile
+            return await threads.run(insert(n), readonly=False)
+
+        outcomes = await asyncio.gather(*(submit(n) for n in range(6)), return_exceptions=True)
+        assert len(commits) == 1
+        assert outcomes[:3] == [0, 1, 2] and outcomes[4:] == [4, 5]
+        assert isinstance(outcomes[3], LookupError)
+        kept = await threads.run(
+            lambda c: [n for (n,) in c.exec_driver_sql("SELECT n FROM t ORDER BY n")], readonly=True
+        )
+        assert kept == [0, 1, 2, 4, 5]
+    finally:
+        threads.close()

@@ -26,6 +26,7 @@ from sqlalchemy.pool import StaticPool
 from authgate.units import T, Work
 
 READERS = 2
+_Queued = tuple[Work[Any], "asyncio.Future[Any]"]
 
 
 def tune(engine: Engine) -> None:
@@ -113,15 +114,15 @@ class SqliteThreads:
 
 class _Rounds:
     """Threads that take the units queued for them in rounds and answer each round's event
-    loops in one wake-up each (a thread pool's future per unit cost more than a small read)."""
+    loops in one wake-up each (a thread pool's future per unit cost more than a small read).
+    A loop hands over the units of one of its iterations together, in one wake-up too."""
 
     MAX_ROUND = 64
 
     def __init__(self, engine: Engine, threads: int) -> None:
         self._engine = engine
-        self._queue: queue.SimpleQueue[tuple[Work[Any], asyncio.Future[Any]] | None] = (
-            queue.SimpleQueue()
-        )
+        self._queue: queue.SimpleQueue[list[_Queued] | None] = queue.SimpleQueue()
+        self._batches: dict[asyncio.AbstractEventLoop, list[_Queued]] = {}
         self._threads = [
             threading.Thread(target=self._serve, name=f"authgate-db-{self.NAME}", daemon=True)
             for _ in range(threads)
@@ -132,9 +133,20 @@ class _Rounds:
     NAME = "rounds"
 
     def submit(self, work: Work[T]) -> "asyncio.Future[T]":
-        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._queue.put((work, future))
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        batch = self._batches.get(loop)
+        if batch is None:
+            batch = self._batches[loop] = []
+            loop.call_soon(self._hand_over, loop)
+        batch.append((work, future))
         return future
+
+    def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The units a loop submitted in one iteration reach the threads in one queue item: one
+        # wake-up and one round for all of them. A wake-up cost the loop ~28 µs and the thread
+        # ~31 µs of CPU a refresh (perf); the bench, A/B: refresh 0.246x -> 0.278-0.296x bare.
+        self._queue.put(self._batches.pop(loop))
 
     def close(self) -> None:
         for _ in self._threads:
@@ -146,7 +158,7 @@ class _Rounds:
         connection: Connection | None = None
         try:
             while (first := self._queue.get()) is not None:
-                queued = [first]
+                queued = list(first)
                 while len(queued) < self.MAX_ROUND:
                     try:
                         item = self._queue.get_nowait()
@@ -155,7 +167,7 @@ class _Rounds:
                     if item is None:  # closing: finish this round first
                         self._queue.put(None)
                         break
-                    queued.append(item)
+                    queued.extend(item)
                 works = [work for work, _ in queued]
                 try:
                     if connection is None:
