@@ -145,7 +145,7 @@ class _Rounds:
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         # The units a loop submitted in one iteration reach the threads in one queue item: one
         # wake-up and one round for all of them. A wake-up cost the loop ~28 µs and the thread
-        # ~31 µs of CPU a refresh (perf); the bench, A/B: refresh 0.246x -> 0.278-0.296x bare.
+        # ~31 µs of CPU a refresh (perf); the bench, alternated runs: refresh 0.250x -> 0.277x.
         self._queue.put(self._batches.pop(loop))
 
     def close(self) -> None:
