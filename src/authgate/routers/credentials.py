@@ -1,25 +1,31 @@
 """Log-in and sign-up as the routes share them: under the same abuse limits, counted and
-audited alike."""
+audited alike, and a log-in's session stored and answered alike."""
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
-from fastapi import Request
+from fastapi import Request, Response
 from sqlalchemy import Connection
 
 from authgate.accounts import service
 from authgate.accounts.errors import LoginRefused
 from authgate.accounts.policy import username_key
-from authgate.accounts.schemas import UserCreate
+from authgate.accounts.schemas import UserCreate, UserRead
 from authgate.accounts.snapshot import AuthUser
 from authgate.audit.events import EventType
+from authgate.browser.schemas import LoginResult
 from authgate.errors import RateLimited
+from authgate.handlers import language_of
+from authgate.i18n import translate
 from authgate.mfa import challenge
 from authgate.mfa.errors import MfaRequired
 from authgate.openapi import NEW_PASSWORD_422
 from authgate.recovery.dependencies import verification_step
 from authgate.sessions.dependencies import event_context
 from authgate.sessions.opening import SessionOpening
+from authgate.sessions.schemas import TokenLogin
+from authgate.sessions.tokens import TokenSessionOpening
+from authgate.sessions.transport import set_session_cookies
 
 # The errors of a sign-up: a name or address already taken, a password the policy refuses.
 SIGNUP_CODES = {400: ["username_taken", "email_taken"], 422: list(NEW_PASSWORD_422)}
@@ -68,6 +74,33 @@ async def log_in_request(
     if token is not None:
         raise MfaRequired(token)
     return user, opening
+
+
+def store_session(
+    opening: SessionOpening, connection: Connection, user_id: int, amr: str | None = None
+) -> Any:
+    """A log-in's last step, in the unit that spends its proof (a second factor's code, a
+    passkey's count): `opening` stored for `user_id`; for cookies, the user's row too, which
+    the answer shows."""
+    opening.insert_for(connection, user_id, amr)
+    if isinstance(opening, TokenSessionOpening):
+        return None
+    return service.get_user(connection, user_id)
+
+
+def logged_in(
+    request: Request, response: Response, opening: SessionOpening, user: Any
+) -> LoginResult | TokenLogin:
+    """The answer to a finished log-in: the session's cookies and the user (`user`, from
+    `store_session`), or the token pair."""
+    message = translate("login_success", language_of(request))
+    if not isinstance(opening, TokenSessionOpening):
+        set_session_cookies(response, request, opening.secret)
+        return LoginResult(message=message, user=UserRead.model_validate(AuthUser.of(user)))
+    pair = opening.pair(request.app.state.tokens)
+    return TokenLogin(
+        message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
+    )
 
 
 async def register_request(

@@ -3,23 +3,18 @@
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from sqlalchemy import Connection
 
-from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
-from authgate.accounts.schemas import UserRead
-from authgate.accounts.snapshot import AuthUser
 from authgate.audit.events import EventType
 from authgate.bodies import parse_body
 from authgate.browser.schemas import LoginResult
 from authgate.errors import RateLimited
-from authgate.handlers import language_of
-from authgate.i18n import translate
 from authgate.mfa import challenge, service
 from authgate.mfa.errors import MfaCodeRejected
 from authgate.mfa.schemas import CodeInput, MfaLogin, RecoveryCodes, TotpConfirmed, TotpSetupRead
 from authgate.openapi import RECENT_401, form_or_json, responses
 from authgate.routers.browser import cookie_opening
+from authgate.routers.credentials import logged_in, store_session
 from authgate.routers.handover import hand_over, next_session
 from authgate.routers.tokens import token_opening
 from authgate.routing import LeanRoute
@@ -31,8 +26,6 @@ from authgate.sessions.dependencies import (
     is_enrolling,
 )
 from authgate.sessions.schemas import OAuth2Token, TokenLogin
-from authgate.sessions.tokens import TokenSessionOpening
-from authgate.sessions.transport import set_session_cookies
 
 router = APIRouter(prefix="/account", tags=["mfa"], responses=responses(413), route_class=LeanRoute)
 # RFC 8176: a password and a one-time code; a recovery code is a second factor too.
@@ -129,13 +122,6 @@ async def login_mfa(request: Request, response: Response) -> Any:
     new_session = cookie_opening if kind == "cookie" else token_opening
     opening = new_session(request, None, LOGIN_AMR[method], method)
 
-    def open_session(connection: Connection, user_id: int) -> Any:
-        """The session, stored; for cookies, the user's row too."""
-        opening.insert_for(connection, user_id)
-        if isinstance(opening, TokenSessionOpening):
-            return None
-        return accounts.get_user(connection, user_id)
-
     # Wrong codes count against the log-in limit of the account, like wrong passwords.
     try:
         async with state.limits.login_attempt(
@@ -143,7 +129,8 @@ async def login_mfa(request: Request, response: Response) -> Any:
         ):
             user = await challenge.finish(
                 state.db, state.totp_cipher, data.mfa_token, code=data.code,
-                recovery_code=data.recovery_code, now=now, then=open_session, context=context,
+                recovery_code=data.recovery_code, now=now, context=context,
+                then=lambda connection, user_id: store_session(opening, connection, user_id),
             )  # fmt: skip
     except MfaCodeRejected as exc:
         if not exc.recorded:  # nothing changed, so no unit recorded it: queued
@@ -154,15 +141,9 @@ async def login_mfa(request: Request, response: Response) -> Any:
         state.audit.later(EventType.RATE_LIMITED, context, limit="login", step="mfa",
                           username=username)  # fmt: skip
         raise
-    message = translate("login_success", language_of(request))
-    if not isinstance(opening, TokenSessionOpening):
-        set_session_cookies(response, request, opening.secret)
-        return LoginResult(message=message, user=UserRead.model_validate(AuthUser.of(user)))
-    pair = opening.pair(state.tokens)
     if kind == "oauth2":
+        pair = opening.pair(state.tokens)
         return OAuth2Token(
             access_token=pair.access, refresh_token=pair.refresh, expires_in=pair.expires_in
         )
-    return TokenLogin(
-        message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
-    )
+    return logged_in(request, response, opening, user)

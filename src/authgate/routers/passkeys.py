@@ -6,22 +6,18 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import Connection
 
-from authgate.accounts import service as accounts
 from authgate.accounts.policy import username_key
-from authgate.accounts.schemas import UserRead
-from authgate.accounts.snapshot import AuthUser
 from authgate.audit.events import EventType
 from authgate.bodies import parse_body
 from authgate.browser.schemas import LoginResult
 from authgate.errors import NotFound, RateLimited
-from authgate.handlers import language_of
-from authgate.i18n import translate
 from authgate.openapi import RECENT_401, json_body, responses
 from authgate.passkeys import assertion, service
 from authgate.passkeys.assertion import PasskeyLogin
 from authgate.passkeys.errors import PasskeyRejected
 from authgate.passkeys.schemas import PasskeyLoginRequest, PasskeyRead, PasskeyRegistration
 from authgate.routers.browser import cookie_opening
+from authgate.routers.credentials import logged_in, store_session
 from authgate.routers.tokens import token_opening
 from authgate.routing import LeanRoute
 from authgate.sessions.dependencies import (
@@ -31,8 +27,6 @@ from authgate.sessions.dependencies import (
     event_context,
 )
 from authgate.sessions.schemas import TokenLogin
-from authgate.sessions.tokens import TokenSessionOpening
-from authgate.sessions.transport import set_session_cookies
 
 router = APIRouter(
     prefix="/account/passkeys", tags=["passkeys"], responses=responses(413), route_class=LeanRoute
@@ -118,13 +112,9 @@ async def login(request: Request, response: Response) -> Any:
     opening = new_session(request, None, method="passkey")
 
     def open_session(connection: Connection, passed: PasskeyLogin) -> Any:
-        """The session, stored with the passkey's use; for cookies, the user's row too."""
         # RFC 8176: a hardware-bound key; with user verification (PIN, biometrics) two factors.
         amr = "hwk user mfa" if passed.user_verified else "hwk user"
-        opening.insert_for(connection, passed.user_id, amr)
-        if isinstance(opening, TokenSessionOpening):
-            return None
-        return accounts.get_user(connection, passed.user_id)
+        return store_session(opening, connection, passed.user_id, amr)
 
     try:
         async with state.limits.login_attempt(username_key(username), ip):
@@ -144,11 +134,4 @@ async def login(request: Request, response: Response) -> Any:
                           username=username)  # fmt: skip
         raise
     state.metrics.login("succeeded")
-    message = translate("login_success", language_of(request))
-    if not isinstance(opening, TokenSessionOpening):
-        set_session_cookies(response, request, opening.secret)
-        return LoginResult(message=message, user=UserRead.model_validate(AuthUser.of(user)))
-    pair = opening.pair(state.tokens)
-    return TokenLogin(
-        message=message, access=pair.access, refresh=pair.refresh or "", expires_in=pair.expires_in
-    )
+    return logged_in(request, response, opening, user)
