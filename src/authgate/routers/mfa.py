@@ -54,7 +54,12 @@ async def start_totp(request: Request, principal: RecentEnrollingSession) -> Tot
     response_model=TotpConfirmed,
     response_model_exclude_none=True,
     responses=responses(
-        400, 401, 403, 409, 422, codes={400: ["mfa_code_invalid"], 401: RECENT_401}
+        400,
+        401,
+        403,
+        409,
+        422,
+        codes={400: ["mfa_code_invalid", "mfa_not_enabled"], 401: RECENT_401},
     ),
 )
 async def confirm_totp(
